@@ -1,0 +1,353 @@
+//! The one typed configuration: defaults, then `anjian.toml`, then the
+//! environment. Loaded once in `main`; nothing else reads the environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// A value that must not appear in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// An external S3-compatible store (unset: the embedded one).
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+}
+
+/// Everything the binary can be told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: SQLite in the data dir.
+    pub database_url: Option<Secret>,
+    pub s3: Option<S3Config>,
+    /// `None`: `http://<listen>`.
+    pub public_url: Option<String>,
+    pub timezone: chrono_tz::Tz,
+    pub admin_password: Option<Secret>,
+    pub smtp_url: Option<Secret>,
+    pub report_recipients: Vec<String>,
+    /// `None`: generated once and kept in the data dir.
+    pub secret_key: Option<Secret>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            s3: None,
+            public_url: None,
+            timezone: chrono_tz::Asia::Shanghai,
+            admin_password: None,
+            smtp_url: None,
+            report_recipients: Vec::new(),
+            secret_key: None,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// The keys, as environment variables; in `anjian.toml` the same names in lower
+/// case without the `ANJIAN_` prefix (`listen`, `database_url`, `s3_bucket`, …).
+pub const KEYS: &[&str] = &[
+    "ANJIAN_LISTEN",
+    "ANJIAN_DATA_DIR",
+    "DATABASE_URL",
+    "ANJIAN_S3_ENDPOINT",
+    "ANJIAN_S3_BUCKET",
+    "ANJIAN_S3_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "ANJIAN_PUBLIC_URL",
+    "ANJIAN_TIMEZONE",
+    "ANJIAN_ADMIN_PASSWORD",
+    "ANJIAN_SMTP_URL",
+    "ANJIAN_REPORT_RECIPIENTS",
+    "ANJIAN_SECRET_KEY",
+    "ANJIAN_LOG_FORMAT",
+];
+
+fn file_key(env_key: &str) -> String {
+    env_key.trim_start_matches("ANJIAN_").to_ascii_lowercase()
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TomlValue {
+    Str(String),
+    List(Vec<String>),
+    Int(i64),
+}
+
+impl Config {
+    /// Loads from `anjian.toml` (path in `ANJIAN_CONFIG`, else `./anjian.toml` if
+    /// present) and the environment given by `env`.
+    pub fn load(env: &HashMap<String, String>) -> anyhow::Result<Config> {
+        let mut values: HashMap<String, String> = HashMap::new();
+        let path = env.get("ANJIAN_CONFIG").map(PathBuf::from);
+        let file = match &path {
+            Some(p) => Some(p.clone()),
+            None => Path::new("anjian.toml")
+                .exists()
+                .then(|| PathBuf::from("anjian.toml")),
+        };
+        if let Some(p) = file {
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let table: HashMap<String, TomlValue> =
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+            for (k, v) in table {
+                let Some(env_key) = KEYS.iter().find(|e| file_key(e) == k) else {
+                    bail!("{}: unknown key `{k}`", p.display());
+                };
+                let v = match v {
+                    TomlValue::Str(s) => s,
+                    TomlValue::List(l) => l.join(","),
+                    TomlValue::Int(i) => i.to_string(),
+                };
+                values.insert((*env_key).to_owned(), v);
+            }
+        }
+        for k in KEYS {
+            if let Some(v) = env.get(*k).filter(|v| !v.is_empty()) {
+                values.insert((*k).to_owned(), v.clone());
+            }
+        }
+        Config::from_values(&values)
+    }
+
+    fn from_values(v: &HashMap<String, String>) -> anyhow::Result<Config> {
+        let mut c = Config::default();
+        let get = |k: &str| v.get(k).map(String::as_str);
+        if let Some(s) = get("ANJIAN_LISTEN") {
+            c.listen = s
+                .parse()
+                .with_context(|| format!("ANJIAN_LISTEN `{s}` is not host:port"))?;
+        }
+        if let Some(s) = get("ANJIAN_DATA_DIR") {
+            c.data_dir = PathBuf::from(s);
+        }
+        if let Some(s) = get("DATABASE_URL") {
+            if !(s.starts_with("postgres://")
+                || s.starts_with("postgresql://")
+                || s.starts_with("sqlite:"))
+            {
+                bail!("DATABASE_URL must start with postgres:// or sqlite:");
+            }
+            c.database_url = Some(Secret(s.to_owned()));
+        }
+        let s3_keys = [
+            "ANJIAN_S3_ENDPOINT",
+            "ANJIAN_S3_BUCKET",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        ];
+        let s3_set: Vec<&str> = s3_keys
+            .iter()
+            .copied()
+            .filter(|k| get(k).is_some())
+            .collect();
+        if get("ANJIAN_S3_BUCKET").is_some() || get("ANJIAN_S3_ENDPOINT").is_some() {
+            if s3_set.len() != s3_keys.len() {
+                let missing: Vec<&str> = s3_keys
+                    .iter()
+                    .copied()
+                    .filter(|k| get(k).is_none())
+                    .collect();
+                bail!("an external S3 store needs {} as well", missing.join(", "));
+            }
+            c.s3 = Some(S3Config {
+                endpoint: get("ANJIAN_S3_ENDPOINT").unwrap_or_default().to_owned(),
+                bucket: get("ANJIAN_S3_BUCKET").unwrap_or_default().to_owned(),
+                region: get("ANJIAN_S3_REGION").unwrap_or("us-east-1").to_owned(),
+                access_key_id: Secret(get("AWS_ACCESS_KEY_ID").unwrap_or_default().to_owned()),
+                secret_access_key: Secret(
+                    get("AWS_SECRET_ACCESS_KEY").unwrap_or_default().to_owned(),
+                ),
+            });
+        }
+        if let Some(s) = get("ANJIAN_PUBLIC_URL") {
+            if !(s.starts_with("http://") || s.starts_with("https://")) {
+                bail!("ANJIAN_PUBLIC_URL must be an http(s) URL");
+            }
+            c.public_url = Some(s.trim_end_matches('/').to_owned());
+        }
+        if let Some(s) = get("ANJIAN_TIMEZONE") {
+            c.timezone = s
+                .parse()
+                .map_err(|_| anyhow::anyhow!("ANJIAN_TIMEZONE `{s}` is not an IANA time zone"))?;
+        }
+        c.admin_password = get("ANJIAN_ADMIN_PASSWORD").map(|s| Secret(s.to_owned()));
+        if c.admin_password
+            .as_ref()
+            .is_some_and(|p| p.0.chars().count() < 10)
+        {
+            bail!("ANJIAN_ADMIN_PASSWORD must have at least 10 characters");
+        }
+        c.smtp_url = get("ANJIAN_SMTP_URL").map(|s| Secret(s.to_owned()));
+        if let Some(s) = get("ANJIAN_REPORT_RECIPIENTS") {
+            c.report_recipients = s
+                .split([',', ';'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if let Some(bad) = c.report_recipients.iter().find(|r| !r.contains('@')) {
+                bail!("ANJIAN_REPORT_RECIPIENTS: `{bad}` is not an e-mail address");
+            }
+        }
+        c.secret_key = get("ANJIAN_SECRET_KEY").map(|s| Secret(s.to_owned()));
+        if c.secret_key.as_ref().is_some_and(|k| k.0.len() < 32) {
+            bail!("ANJIAN_SECRET_KEY must have at least 32 characters");
+        }
+        if let Some(s) = get("ANJIAN_LOG_FORMAT") {
+            c.log_format = match s {
+                "pretty" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                _ => bail!("ANJIAN_LOG_FORMAT must be `pretty` or `json`"),
+            };
+        }
+        Ok(c)
+    }
+
+    /// The database URL, SQLite in the data dir by default.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.0.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("anjian.db").display()
+            ),
+        }
+    }
+
+    /// Base of links handed to clients.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// The signing key: configured, or generated once and kept in the data dir.
+    pub fn secret_key(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(k) = &self.secret_key {
+            return Ok(k.0.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(hex_key) = std::fs::read_to_string(&path) {
+            return hex::decode(hex_key.trim())
+                .with_context(|| format!("{} is corrupt", path.display()));
+        }
+        let key: [u8; 32] = rand::random();
+        write_private(&path, hex::encode(key).as_bytes())?;
+        Ok(key.to_vec())
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::load(&env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url().starts_with("sqlite://./data/anjian.db"));
+        assert!(c.s3.is_none());
+        assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn environment_overrides_and_is_checked() {
+        let c = Config::load(&env(&[
+            ("ANJIAN_LISTEN", "0.0.0.0:9000"),
+            ("ANJIAN_LOG_FORMAT", "json"),
+        ]))
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(Config::load(&env(&[("ANJIAN_LISTEN", "nope")])).is_err());
+        assert!(Config::load(&env(&[("ANJIAN_TIMEZONE", "Mars/Base")])).is_err());
+        assert!(Config::load(&env(&[("ANJIAN_S3_BUCKET", "b")])).is_err());
+        assert!(Config::load(&env(&[("ANJIAN_ADMIN_PASSWORD", "short")])).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Config::load(&env(&[("DATABASE_URL", "postgres://u:pw@h/db")])).unwrap();
+        assert!(!format!("{c:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn toml_file_sets_the_same_keys() {
+        let dir = std::env::temp_dir().join(format!("anjian-cfg-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("anjian.toml");
+        std::fs::write(
+            &p,
+            "listen = \"127.0.0.1:9100\"\nreport_recipients = [\"a@x.cn\", \"b@x.cn\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(&env(&[("ANJIAN_CONFIG", p.to_str().unwrap())])).unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.report_recipients.len(), 2);
+        let c = Config::load(&env(&[
+            ("ANJIAN_CONFIG", p.to_str().unwrap()),
+            ("ANJIAN_LISTEN", "127.0.0.1:9200"),
+        ]))
+        .unwrap();
+        assert_eq!(c.listen.port(), 9200);
+        std::fs::write(&p, "bogus = 1\n").unwrap();
+        assert!(Config::load(&env(&[("ANJIAN_CONFIG", p.to_str().unwrap())])).is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! `anjian`: serve, migrate, seed, and generate the roster.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anjian::app::{StartOptions, prepare, start};
+use anjian::config::{Config, LogFormat};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "anjian",
+    version,
+    about = "安检 — work-safety hazard campaign server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate, seed, and serve the API (the default).
+    Serve {
+        /// Also create the demo accounts (see README).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Migrate and load the seeds (villages, templates, roster, campaigns) and exit.
+    Seed {
+        /// Also create the demo accounts.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// The enterprise roster.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Writes the deterministic 3,152-enterprise roster.
+    Generate {
+        #[arg(long, default_value = "seeds/enterprises.csv")]
+        out: PathBuf,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ANJIAN_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn")
+    });
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Pretty => b.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let config = Config::load(&env)?;
+    init_logging(config.log_format);
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
+            let t = Instant::now();
+            let running = start(
+                &config,
+                StartOptions {
+                    demo,
+                    scheduler: true,
+                },
+            )
+            .await?;
+            println!(
+                "anjian is serving on {}  (started in {:.1} s)",
+                running.public_url,
+                t.elapsed().as_secs_f64()
+            );
+            println!("  API docs:  {}/docs", running.public_url);
+            if let Some(pw) = &running.admin_password {
+                println!(
+                    "  first admin created: username `admin`, password `{pw}` (shown once; change it)"
+                );
+            }
+            if !running.demo_accounts.is_empty() {
+                println!(
+                    "  demo accounts created ({}), password `{}`",
+                    running.demo_accounts.join(", "),
+                    anjian_store::seed::DEMO_PASSWORD
+                );
+            }
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.stop().await
+        }
+        Command::Migrate => {
+            let db = anjian_store::Db::connect(&config.database_url()).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { demo } => {
+            let db = prepare(&config).await?;
+            if demo {
+                let made = anjian_store::seed::demo_accounts(&db)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                println!("demo accounts created: {}", made.len());
+            }
+            println!("seeds loaded");
+            Ok(())
+        }
+        Command::Roster {
+            command: RosterCommand::Generate { out },
+        } => {
+            let text = anjian::roster_gen::generate();
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+    }
+}

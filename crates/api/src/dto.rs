@@ -1,0 +1,420 @@
+//! Wire types of api.md, separate from the database entities.
+
+use anjian_store::entity::{audit_log, campaign, checklist_item, enterprise, village};
+use anjian_store::repo::users::User;
+use anjian_store::repo::{campaigns, enterprises, templates};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A collection page: `{"items": [...], "next_cursor": "..." | null}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (`not_found`, `validation_failed`, …).
+    pub code: String,
+    /// zh-CN or en, by `Accept-Language`.
+    pub message: String,
+    pub request_id: String,
+    /// E.g. `{"fields": {"name": ["required"]}}` for `validation_failed`.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VillageOut {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+}
+
+impl From<village::Model> for VillageOut {
+    fn from(v: village::Model) -> Self {
+        Self {
+            id: v.id,
+            code: v.code,
+            name: v.name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Location {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnterpriseOut {
+    pub id: Uuid,
+    /// 18-character unified social credit code (GB 32100).
+    pub credit_code: String,
+    pub name: String,
+    pub address: String,
+    pub village_id: Uuid,
+    /// GB/T 4754 industry code.
+    pub industry_code: String,
+    /// `above` | `below` designated size.
+    pub scale: String,
+    pub risk_tags: Vec<String>,
+    /// `operating` | `suspended` | `closed` | `relocated`.
+    pub status: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub location: Option<Location>,
+    pub version: i64,
+}
+
+impl From<enterprise::Model> for EnterpriseOut {
+    fn from(e: enterprise::Model) -> Self {
+        Self {
+            risk_tags: enterprises::decode_tags(&e.risk_tags)
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            location: e.lat.zip(e.lon).map(|(lat, lon)| Location { lat, lon }),
+            id: e.id,
+            credit_code: e.credit_code,
+            name: e.name,
+            address: e.address,
+            village_id: e.village_id,
+            industry_code: e.industry_code,
+            scale: e.scale,
+            status: e.status,
+            contact_name: e.contact_name,
+            contact_phone: e.contact_phone,
+            version: e.version,
+        }
+    }
+}
+
+/// Body of `POST /enterprises`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseIn {
+    pub credit_code: String,
+    pub name: String,
+    pub address: String,
+    pub village_id: Uuid,
+    pub industry_code: String,
+    pub scale: String,
+    #[serde(default)]
+    pub risk_tags: Vec<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+/// Body of `PATCH /enterprises/{id}`: the fields to change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterprisePatch {
+    pub credit_code: Option<String>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub village_id: Option<Uuid>,
+    pub industry_code: Option<String>,
+    pub scale: Option<String>,
+    pub risk_tags: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// `null` clears the location.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Location>)]
+    pub location: Option<Option<Location>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectedRow {
+    /// Spreadsheet row number (the heading is row 1).
+    pub row: usize,
+    #[schema(value_type = Object)]
+    pub errors: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportOut {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: Vec<RejectedRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateItemOut {
+    pub code: String,
+    pub category: String,
+    pub text: String,
+    pub guidance: String,
+    pub legal_basis: String,
+    /// `general` | `major`.
+    pub severity_hint: String,
+    pub photo_required_on_fail: bool,
+}
+
+impl From<checklist_item::Model> for TemplateItemOut {
+    fn from(i: checklist_item::Model) -> Self {
+        Self {
+            code: i.code,
+            category: i.category,
+            text: i.text,
+            guidance: i.guidance,
+            legal_basis: i.legal_basis,
+            severity_hint: i.severity_hint,
+            photo_required_on_fail: i.photo_required_on_fail,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateOut {
+    pub id: Uuid,
+    pub code: String,
+    pub title: String,
+    /// Edition number; a published edition never changes.
+    pub version: i64,
+    /// `draft` | `published` | `retired`.
+    pub status: String,
+    pub risk_tags: Vec<String>,
+    pub items: Vec<TemplateItemOut>,
+}
+
+impl From<templates::Template> for TemplateOut {
+    fn from(t: templates::Template) -> Self {
+        Self {
+            id: t.template.id,
+            code: t.template.code,
+            title: t.template.title,
+            version: t.template.version,
+            status: t.template.status,
+            risk_tags: enterprises::decode_tags(&t.template.risk_tags)
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            items: t.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, Default)]
+pub struct CampaignTarget {
+    #[serde(default)]
+    pub village_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub risk_tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignOut {
+    pub id: Uuid,
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub template_ids: Vec<Uuid>,
+    pub target: CampaignTarget,
+    pub version: i64,
+}
+
+impl From<campaign::Model> for CampaignOut {
+    fn from(c: campaign::Model) -> Self {
+        let (template_ids, target) = campaigns::parts(&c);
+        Self {
+            id: c.id,
+            name: c.name,
+            starts_on: c.starts_on,
+            ends_on: c.ends_on,
+            template_ids,
+            target: CampaignTarget {
+                village_ids: target.village_ids,
+                risk_tags: target.risk_tags,
+            },
+            version: c.version,
+        }
+    }
+}
+
+/// Body of `POST /campaigns`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignIn {
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub template_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub target: CampaignTarget,
+}
+
+/// The signed-in user (`GET /me`, and in the login answer).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    /// `admin` | `office` | `inspector` | `enterprise`.
+    pub role: String,
+    pub enterprise_id: Option<Uuid>,
+    pub village_ids: Vec<Uuid>,
+}
+
+impl From<&User> for MeOut {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.user.id,
+            username: u.user.username.clone(),
+            display_name: u.user.display_name.clone(),
+            role: u.user.role.clone(),
+            enterprise_id: u.user.enterprise_id,
+            village_ids: u.village_ids.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub enterprise_id: Option<Uuid>,
+    pub village_ids: Vec<Uuid>,
+    pub disabled: bool,
+    pub version: i64,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.user.id,
+            username: u.user.username,
+            display_name: u.user.display_name,
+            role: u.user.role,
+            enterprise_id: u.user.enterprise_id,
+            village_ids: u.village_ids,
+            disabled: u.user.disabled,
+            version: u.user.version,
+        }
+    }
+}
+
+/// Body of `POST /users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    #[serde(default)]
+    pub enterprise_id: Option<Uuid>,
+    #[serde(default)]
+    pub village_ids: Vec<Uuid>,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+/// Body of `PATCH /users/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchIn {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub enterprise_id: Option<Option<Uuid>>,
+    pub village_ids: Option<Vec<Uuid>>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub device_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds the access token is valid.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: MeOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Uuid,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+impl From<audit_log::Model> for AuditOut {
+    fn from(a: audit_log::Model) -> Self {
+        Self {
+            id: a.id,
+            at: a.at,
+            actor_id: a.actor_id,
+            action: a.action,
+            entity_type: a.entity_type,
+            entity_id: a.entity_id,
+            before: a.before,
+            after: a.after,
+            request_id: a.request_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: String,
+    pub database: String,
+}

@@ -1,0 +1,42 @@
+//! `GET /audit`.
+
+use anjian_domain::Role;
+use anjian_store::repo;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page_out, page_request};
+use crate::dto::{AuditOut, ErrorEnvelope, Page};
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, Auth};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// The audit trail, oldest first (office, admin).
+#[utoipa::path(get, path = "/audit", tag = "operations", params(AuditQuery),
+    responses((status = 200, body = Page<AuditOut>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Page<AuditOut>>> {
+    auth.require(&[Role::Admin, Role::Office])?;
+    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let f = repo::audit::Filter {
+        entity_type: q.entity_type,
+        entity_id: q.entity_id,
+    };
+    let rows = repo::audit::list(&state.db, &f, &page).await?;
+    Ok(Json(page_out(&state, rows, AuditOut::from)))
+}

@@ -1,0 +1,61 @@
+//! `GET /campaigns`, `POST /campaigns`.
+
+use anjian_domain::Role;
+use anjian_store::repo::{self, campaigns::NewCampaign, campaigns::Target};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use crate::dto::{CampaignIn, CampaignOut, ErrorEnvelope, Page};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Auth, PathId};
+use crate::state::AppState;
+
+/// Special rectification campaigns, newest first.
+#[utoipa::path(get, path = "/campaigns", tag = "reference",
+    responses((status = 200, body = Page<CampaignOut>), (status = 401, body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: Auth,
+) -> ApiResult<Json<Page<CampaignOut>>> {
+    let items = repo::campaigns::list(&state.db).await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// One campaign.
+#[utoipa::path(get, path = "/campaigns/{id}", tag = "reference",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(
+    State(state): State<AppState>,
+    _auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<CampaignOut>> {
+    Ok(Json(repo::campaigns::get(&state.db, id).await?.into()))
+}
+
+/// Creates a campaign (office, admin).
+#[utoipa::path(post, path = "/campaigns", tag = "reference", request_body = CampaignIn,
+    responses((status = 201, body = CampaignOut), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CampaignIn>,
+) -> ApiResult<(StatusCode, Json<CampaignOut>)> {
+    auth.require(&[Role::Admin, Role::Office])?;
+    let c = NewCampaign {
+        name: body.name,
+        starts_on: body.starts_on,
+        ends_on: body.ends_on,
+        template_ids: body.template_ids,
+        target: Target {
+            village_ids: body.target.village_ids,
+            risk_tags: body.target.risk_tags,
+        },
+    };
+    let m = repo::campaigns::create(&state.db, auth.actor(), &c).await?;
+    Ok((StatusCode::CREATED, Json(m.into())))
+}

@@ -1,0 +1,219 @@
+//! The roster: list, get, create, patch, import.
+
+use anjian_domain::enterprise::EnterpriseDraft;
+use anjian_domain::{EnterpriseStatus, RiskTag, Role};
+use anjian_store::repo;
+use anjian_store::repo::roster::ImportOutcome;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page_out, page_request};
+use crate::dto::{
+    EnterpriseIn, EnterpriseOut, EnterprisePatch, ErrorEnvelope, ImportOut, Page, RejectedRow,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId, body_bytes};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub village_id: Option<Uuid>,
+    /// One of the risk tags.
+    pub risk_tag: Option<String>,
+    /// `operating` | `suspended` | `closed` | `relocated`.
+    pub status: Option<String>,
+    /// Matches name, credit code, address or contact name.
+    pub q: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+fn with_etag(version: i64, body: EnterpriseOut) -> impl IntoResponse {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        h.insert(header::ETAG, v);
+    }
+    (h, Json(body))
+}
+
+/// Enterprises in the caller's scope.
+#[utoipa::path(get, path = "/enterprises", tag = "reference", params(ListQuery),
+    responses((status = 200, body = Page<EnterpriseOut>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<EnterpriseOut>>> {
+    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let filter = repo::enterprises::Filter {
+        village_id: q.village_id,
+        risk_tag: q
+            .risk_tag
+            .as_deref()
+            .map(|t| RiskTag::parse(t).ok_or_else(|| ApiError::bad_request("risk_tag")))
+            .transpose()?,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| EnterpriseStatus::parse(s).ok_or_else(|| ApiError::bad_request("status")))
+            .transpose()?,
+        q: q.q,
+    };
+    let rows = repo::enterprises::list(&state.db, &auth.scope, &filter, &page).await?;
+    Ok(Json(page_out(&state, rows, EnterpriseOut::from)))
+}
+
+/// One enterprise; 404 when outside the caller's scope.
+#[utoipa::path(get, path = "/enterprises/{id}", tag = "reference",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = EnterpriseOut, headers(("ETag" = String))), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<impl IntoResponse> {
+    let e = repo::enterprises::get(&state.db, &auth.scope, id).await?;
+    Ok(with_etag(e.version, e.into()))
+}
+
+/// Adds an enterprise to the roster (office, admin).
+#[utoipa::path(post, path = "/enterprises", tag = "reference", request_body = EnterpriseIn,
+    responses((status = 201, body = EnterpriseOut), (status = 403, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "credit code already on the roster"),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<EnterpriseIn>,
+) -> ApiResult<impl IntoResponse> {
+    auth.require(&[Role::Admin, Role::Office])?;
+    let draft = EnterpriseDraft {
+        credit_code: b.credit_code,
+        name: b.name,
+        address: b.address,
+        village_id: Some(b.village_id),
+        industry_code: b.industry_code,
+        scale: b.scale,
+        risk_tags: b.risk_tags,
+        status: b.status.unwrap_or_default(),
+        contact_name: b.contact_name,
+        contact_phone: b.contact_phone,
+        lat: b.location.map(|l| l.lat),
+        lon: b.location.map(|l| l.lon),
+    };
+    let e = repo::enterprises::create(&state.db, auth.actor(), &draft).await?;
+    Ok((StatusCode::CREATED, with_etag(e.version, e.into())))
+}
+
+/// Changes an enterprise (office, admin). `If-Match: <version>` guards against
+/// overwriting a change made meanwhile (409 `version_mismatch`).
+#[utoipa::path(patch, path = "/enterprises/{id}", tag = "reference", request_body = EnterprisePatch,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "the version the change is based on")),
+    responses((status = 200, body = EnterpriseOut), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+    IfMatch(if_match): IfMatch,
+    ApiJson(p): ApiJson<EnterprisePatch>,
+) -> ApiResult<impl IntoResponse> {
+    auth.require(&[Role::Admin, Role::Office])?;
+    let e = repo::enterprises::update(&state.db, auth.actor(), id, if_match, |d| {
+        if let Some(v) = p.credit_code {
+            d.credit_code = v;
+        }
+        if let Some(v) = p.name {
+            d.name = v;
+        }
+        if let Some(v) = p.address {
+            d.address = v;
+        }
+        if let Some(v) = p.village_id {
+            d.village_id = Some(v);
+        }
+        if let Some(v) = p.industry_code {
+            d.industry_code = v;
+        }
+        if let Some(v) = p.scale {
+            d.scale = v;
+        }
+        if let Some(v) = p.risk_tags {
+            d.risk_tags = v;
+        }
+        if let Some(v) = p.status {
+            d.status = v;
+        }
+        if let Some(v) = p.contact_name {
+            d.contact_name = v;
+        }
+        if let Some(v) = p.contact_phone {
+            d.contact_phone = v;
+        }
+        if let Some(loc) = p.location {
+            d.lat = loc.map(|l| l.lat);
+            d.lon = loc.map(|l| l.lon);
+        }
+    })
+    .await?;
+    Ok(with_etag(e.version, e.into()))
+}
+
+/// Largest roster file accepted.
+pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
+
+/// Imports a roster file (office, admin): CSV (UTF-8) or XLSX, as the raw body.
+/// Rows are matched by credit code; a rejected row changes nothing.
+#[utoipa::path(post, path = "/enterprises/import", tag = "reference",
+    request_body(content_type = "text/csv", content = Vec<u8>,
+        description = "The roster as CSV (text/csv) or XLSX (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),
+    responses((status = 200, body = ImportOut), (status = 403, body = ErrorEnvelope),
+        (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Request,
+) -> ApiResult<Json<ImportOut>> {
+    auth.require(&[Role::Admin, Role::Office])?;
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let accepted = [
+        "text/csv",
+        "application/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/octet-stream",
+    ];
+    if !accepted.contains(&ct.as_str()) {
+        return Err(
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                .with_details(json!({ "expected": accepted })),
+        );
+    }
+    let bytes = body_bytes(req, &state).await?;
+    let out: ImportOutcome = repo::roster::import(&state.db, auth.actor(), &bytes).await?;
+    Ok(Json(ImportOut {
+        created: out.created,
+        updated: out.updated,
+        unchanged: out.unchanged,
+        rejected: out
+            .rejected
+            .into_iter()
+            .map(|r| RejectedRow {
+                row: r.row,
+                errors: r.errors,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,59 @@
+//! One module per resource of api.md.
+
+pub mod audit;
+pub mod auth;
+pub mod campaigns;
+pub mod enterprises;
+pub mod ops;
+pub mod templates;
+pub mod users;
+pub mod villages;
+
+use anjian_store::repo::{Page, PageRequest};
+use utoipa::ToSchema;
+
+use crate::dto;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Default and largest `limit` of a collection.
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 500;
+
+/// `limit` and `cursor` of a collection request; the cursor is sealed so that
+/// clients can't forge positions.
+pub fn page_request(
+    state: &AppState,
+    limit: Option<u64>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request("limit"));
+    }
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let raw = state
+                .keys
+                .open("page", c)
+                .ok_or_else(|| ApiError::bad_request("cursor"))?;
+            Some(String::from_utf8(raw).map_err(|_| ApiError::bad_request("cursor"))?)
+        }
+    };
+    Ok(PageRequest { after, limit })
+}
+
+/// A page on the wire.
+pub fn page_out<T, O: ToSchema>(
+    state: &AppState,
+    page: Page<T>,
+    f: impl Fn(T) -> O,
+) -> dto::Page<O> {
+    dto::Page {
+        next_cursor: page
+            .next_after
+            .map(|a| state.keys.seal("page", a.as_bytes())),
+        items: page.items.into_iter().map(f).collect(),
+    }
+}

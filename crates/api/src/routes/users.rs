@@ -1,0 +1,98 @@
+//! User administration (admin).
+
+use anjian_domain::Role;
+use anjian_store::repo::{self, users::NewUser, users::UserPatch};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{page_out, page_request};
+use crate::dto::{ErrorEnvelope, Page, UserIn, UserOut, UserPatchIn};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// All users (admin).
+#[utoipa::path(get, path = "/users", tag = "users", params(ListQuery),
+    responses((status = 200, body = Page<UserOut>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<UserOut>>> {
+    auth.require(&[Role::Admin])?;
+    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let rows = repo::users::list(&state.db, &page).await?;
+    Ok(Json(page_out(&state, rows, UserOut::from)))
+}
+
+/// One user (admin).
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = UserOut), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<UserOut>> {
+    auth.require(&[Role::Admin])?;
+    Ok(Json(repo::users::get(&state.db, id).await?.into()))
+}
+
+/// Creates a user (admin). Usernames are unique (409).
+#[utoipa::path(post, path = "/users", tag = "users", request_body = UserIn,
+    responses((status = 201, body = UserOut), (status = 403, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<UserIn>,
+) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    auth.require(&[Role::Admin])?;
+    let n = NewUser {
+        username: b.username,
+        display_name: b.display_name,
+        role: b.role,
+        enterprise_id: b.enterprise_id,
+        village_ids: b.village_ids,
+        password: b.password,
+    };
+    let u = repo::users::create(&state.db, auth.actor(), &n).await?;
+    Ok((StatusCode::CREATED, Json(u.into())))
+}
+
+/// Changes a user (admin). Disabling a user or setting its password revokes its logins at once.
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UserPatchIn,
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = UserOut), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+    IfMatch(if_match): IfMatch,
+    ApiJson(b): ApiJson<UserPatchIn>,
+) -> ApiResult<Json<UserOut>> {
+    auth.require(&[Role::Admin])?;
+    let p = UserPatch {
+        display_name: b.display_name,
+        role: b.role,
+        enterprise_id: b.enterprise_id,
+        village_ids: b.village_ids,
+        disabled: b.disabled,
+        password: b.password,
+    };
+    Ok(Json(
+        repo::users::patch(&state.db, auth.actor(), id, if_match, &p)
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,21 @@
+//! The rules of anjian with no HTTP and no database in them.
+//!
+//! Everything here is pure: parse-don't-validate value types ([`CreditCode`],
+//! [`Role`], [`Severity`], …), the hazard state machine, the deadline policy and
+//! the [`Scope`] that decides what a user may see. The store and the API call
+//! into this crate; it calls nothing of theirs.
+#![forbid(unsafe_code)]
+
+pub mod credit_code;
+pub mod enterprise;
+pub mod error;
+pub mod hazard;
+pub mod role;
+pub mod scope;
+
+pub use credit_code::CreditCode;
+pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
+pub use error::{Error, FieldErrors, Result};
+pub use hazard::{DeadlinePolicy, HazardAction, HazardStatus, Severity};
+pub use role::Role;
+pub use scope::Scope;

@@ -1,0 +1,47 @@
+//! Who a user is to the system.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The four roles of api.md "Roles and scope".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Office,
+    Inspector,
+    Enterprise,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Office, Role::Inspector, Role::Enterprise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Office => "office",
+            Role::Inspector => "inspector",
+            Role::Enterprise => "enterprise",
+        }
+    }
+
+    /// Admin and office see and manage the whole roster.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Admin | Role::Office)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+    }
+}

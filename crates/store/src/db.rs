@@ -1,0 +1,122 @@
+//! The database handle: connection, migrations, and the SQLite writer lock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anjian_migrations::{Migrator, MigratorTrait};
+use anyhow::Context;
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection};
+use tokio::sync::Mutex;
+
+use crate::write::{Actor, WriteTx};
+use crate::{Error, Result};
+
+/// A connection pool plus what the write path needs to stay correct on both databases.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// SQLite has one writer at a time; a transaction that reads and then writes
+    /// fails with SQLITE_BUSY when another connection got the write lock first.
+    /// Taking this lock before `BEGIN` makes write transactions queue instead.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`).
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5));
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite {
+            opts.max_connections(8).min_connections(1);
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+            });
+        } else {
+            opts.max_connections(16).min_connections(1);
+        }
+        let conn = Database::connect(opts)
+            .await
+            .with_context(|| format!("connecting to {}", redact(url)))?;
+        Ok(Db {
+            conn,
+            write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.conn, None)
+            .await
+            .context("running migrations")
+    }
+
+    /// The pool, for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Begins a write transaction on behalf of `actor`.
+    pub async fn write(&self, actor: Actor) -> Result<WriteTx> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        WriteTx::begin(&self.conn, actor, guard).await
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.conn.close().await.context("closing the pool")
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.conn.ping().await.map_err(Error::internal)
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Maps a database error: unique violations become `conflict`, the rest `internal`.
+pub fn db_err(e: sea_orm::DbErr) -> Error {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict("unique".into()),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Error::NotFound,
+        _ => Error::internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

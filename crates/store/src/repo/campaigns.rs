@@ -1,0 +1,126 @@
+//! Special rectification campaigns (专项整治).
+
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::entity::{campaign, checklist_template, village};
+use crate::write::WriteTx;
+use crate::{Actor, Db, Error, Result};
+
+/// Which enterprises a campaign covers: those in these villages (all when empty)
+/// carrying any of these risk tags (any when empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(default)]
+    pub village_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub risk_tags: Vec<String>,
+}
+
+/// A campaign to create.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub template_ids: Vec<Uuid>,
+    pub target: Target,
+}
+
+pub async fn list(db: &Db) -> Result<Vec<campaign::Model>> {
+    campaign::Entity::find()
+        .order_by_desc(campaign::Column::StartsOn)
+        .order_by_asc(campaign::Column::Id)
+        .all(db.conn())
+        .await
+        .map_err(Error::internal)
+}
+
+pub async fn get(db: &Db, id: Uuid) -> Result<campaign::Model> {
+    campaign::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .map_err(Error::internal)?
+        .ok_or(Error::NotFound)
+}
+
+/// The template ids and target of a stored campaign.
+pub fn parts(m: &campaign::Model) -> (Vec<Uuid>, Target) {
+    (
+        serde_json::from_value(m.template_ids.clone()).unwrap_or_default(),
+        serde_json::from_value(m.target.clone()).unwrap_or_default(),
+    )
+}
+
+/// Validates and inserts within `tx`.
+pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model> {
+    let mut e = anjian_domain::FieldErrors::new();
+    let name = c.name.trim();
+    if name.is_empty() {
+        e.add("name", "required");
+    } else if name.chars().count() > 100 {
+        e.add("name", "too_long");
+    }
+    if c.ends_on < c.starts_on {
+        e.add("ends_on", "before_starts_on");
+    }
+    if c.template_ids.is_empty() {
+        e.add("template_ids", "required");
+    }
+    let found: Vec<Uuid> = checklist_template::Entity::find()
+        .select_only()
+        .column(checklist_template::Column::Id)
+        .filter(checklist_template::Column::Id.is_in(c.template_ids.clone()))
+        .into_tuple()
+        .all(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    if c.template_ids.iter().any(|t| !found.contains(t)) {
+        e.add("template_ids", "unknown");
+    }
+    let found: Vec<Uuid> = village::Entity::find()
+        .select_only()
+        .column(village::Column::Id)
+        .filter(village::Column::Id.is_in(c.target.village_ids.clone()))
+        .into_tuple()
+        .all(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    if c.target.village_ids.iter().any(|v| !found.contains(v)) {
+        e.add("target.village_ids", "unknown");
+    }
+    if c.target
+        .risk_tags
+        .iter()
+        .any(|t| anjian_domain::RiskTag::parse(t).is_none())
+    {
+        e.add("target.risk_tags", "unknown_tag");
+    }
+    e.into_result()?;
+    let now = chrono::Utc::now();
+    let mut template_ids = c.template_ids.clone();
+    template_ids.dedup();
+    let m = campaign::Model {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        starts_on: c.starts_on,
+        ends_on: c.ends_on,
+        template_ids: serde_json::to_value(&template_ids).map_err(Error::internal)?,
+        target: serde_json::to_value(&c.target).map_err(Error::internal)?,
+        created_by: tx.actor().user_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.insert("campaign.create", m).await
+}
+
+/// Creates a campaign.
+pub async fn create(db: &Db, actor: Actor, c: &NewCampaign) -> Result<campaign::Model> {
+    let mut tx = db.write(actor).await?;
+    let m = insert(&mut tx, c).await?;
+    tx.commit().await?;
+    Ok(m)
+}

@@ -1,0 +1,171 @@
+//! Checklist templates. A published edition is immutable; editing makes a new edition.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::entity::{checklist_item, checklist_template};
+use crate::write::WriteTx;
+use crate::{Db, Error, Result};
+
+/// A template edition with its items in order.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub template: checklist_template::Model,
+    pub items: Vec<checklist_item::Model>,
+}
+
+/// A template as written in `seeds/templates/*.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSpec {
+    pub code: String,
+    pub title: String,
+    pub version: i64,
+    #[serde(default)]
+    pub risk_tags: Vec<String>,
+    pub items: Vec<ItemSpec>,
+}
+
+/// One item of a [`TemplateSpec`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    pub code: String,
+    pub category: String,
+    pub text: String,
+    pub guidance: String,
+    pub legal_basis: String,
+    pub severity_hint: String,
+    pub photo_required_on_fail: bool,
+}
+
+impl TemplateSpec {
+    /// Checks the spec: known tags and severities, unique item codes, nothing empty.
+    pub fn check(&self) -> Result<()> {
+        let mut e = anjian_domain::FieldErrors::new();
+        if self.code.trim().is_empty() || self.title.trim().is_empty() || self.version < 1 {
+            e.add("template", "incomplete");
+        }
+        for t in &self.risk_tags {
+            if anjian_domain::RiskTag::parse(t).is_none() {
+                e.add("risk_tags", format!("unknown:{t}"));
+            }
+        }
+        let mut codes = std::collections::HashSet::new();
+        for it in &self.items {
+            if !codes.insert(&it.code) {
+                e.add("items", format!("duplicate:{}", it.code));
+            }
+            if anjian_domain::Severity::parse(&it.severity_hint).is_none() {
+                e.add("items", format!("severity:{}", it.code));
+            }
+            if [&it.category, &it.text, &it.guidance, &it.legal_basis]
+                .iter()
+                .any(|s| s.trim().is_empty())
+            {
+                e.add("items", format!("incomplete:{}", it.code));
+            }
+        }
+        if self.items.is_empty() {
+            e.add("items", "empty");
+        }
+        e.into_result()
+    }
+}
+
+async fn with_items(db: &Db, templates: Vec<checklist_template::Model>) -> Result<Vec<Template>> {
+    let ids: Vec<Uuid> = templates.iter().map(|t| t.id).collect();
+    let items = checklist_item::Entity::find()
+        .filter(checklist_item::Column::TemplateId.is_in(ids))
+        .order_by_asc(checklist_item::Column::Position)
+        .all(db.conn())
+        .await
+        .map_err(Error::internal)?;
+    Ok(templates
+        .into_iter()
+        .map(|t| Template {
+            items: items
+                .iter()
+                .filter(|i| i.template_id == t.id)
+                .cloned()
+                .collect(),
+            template: t,
+        })
+        .collect())
+}
+
+/// Every template edition, by code then edition.
+pub async fn list(db: &Db) -> Result<Vec<Template>> {
+    let ts = checklist_template::Entity::find()
+        .order_by_asc(checklist_template::Column::Code)
+        .order_by_asc(checklist_template::Column::Version)
+        .all(db.conn())
+        .await
+        .map_err(Error::internal)?;
+    with_items(db, ts).await
+}
+
+pub async fn get(db: &Db, id: Uuid) -> Result<Template> {
+    let t = checklist_template::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .map_err(Error::internal)?
+        .ok_or(Error::NotFound)?;
+    with_items(db, vec![t]).await?.pop().ok_or(Error::NotFound)
+}
+
+/// Inserts a published edition unless that code and edition already exist.
+pub async fn publish(tx: &mut WriteTx, spec: &TemplateSpec) -> Result<bool> {
+    spec.check()?;
+    let exists = checklist_template::Entity::find()
+        .filter(checklist_template::Column::Code.eq(&spec.code))
+        .filter(checklist_template::Column::Version.eq(spec.version))
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    let tags: Vec<anjian_domain::RiskTag> = spec
+        .risk_tags
+        .iter()
+        .filter_map(|t| anjian_domain::RiskTag::parse(t))
+        .collect();
+    let now = chrono::Utc::now();
+    let t = checklist_template::Model {
+        id: Uuid::now_v7(),
+        code: spec.code.clone(),
+        version: spec.version,
+        title: spec.title.clone(),
+        status: "published".into(),
+        risk_tags: super::enterprises::encode_tags(&tags),
+        created_at: now,
+        published_at: Some(now),
+    };
+    let t = tx.insert("template.publish", t).await?;
+    let items: Vec<checklist_item::ActiveModel> = spec
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            sea_orm::IntoActiveModel::into_active_model(checklist_item::Model {
+                template_id: t.id,
+                position: i as i64,
+                code: it.code.clone(),
+                category: it.category.clone(),
+                text: it.text.clone(),
+                guidance: it.guidance.clone(),
+                legal_basis: it.legal_basis.clone(),
+                severity_hint: it.severity_hint.clone(),
+                photo_required_on_fail: it.photo_required_on_fail,
+            })
+            .reset_all()
+        })
+        .collect();
+    checklist_item::Entity::insert_many(items)
+        .exec_without_returning(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    Ok(true)
+}

@@ -1,0 +1,383 @@
+//! User accounts and their village assignments.
+
+use std::collections::{BTreeSet, HashMap};
+
+use anjian_domain::{FieldErrors, Role, Scope};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::{Page, PageRequest};
+use crate::entity::{enterprise, user, user_village, village};
+use crate::write::WriteTx;
+use crate::{Actor, Db, Error, Result, password};
+
+/// A user with the villages assigned to it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user: user::Model,
+    pub village_ids: Vec<Uuid>,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        self.user.role.parse().unwrap_or(Role::Enterprise)
+    }
+
+    /// What this user may see.
+    pub fn scope(&self) -> Scope {
+        Scope::of(self.role(), &self.village_ids, self.user.enterprise_id)
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub enterprise_id: Option<Uuid>,
+    pub village_ids: Vec<Uuid>,
+    pub password: String,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub enterprise_id: Option<Option<Uuid>>,
+    pub village_ids: Option<Vec<Uuid>>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+fn valid_username(u: &str) -> bool {
+    (3..=32).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+async fn villages_of(
+    conn: &impl sea_orm::ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Uuid>>> {
+    let rows = user_village::Entity::find()
+        .filter(user_village::Column::UserId.is_in(ids.to_vec()))
+        .all(conn)
+        .await
+        .map_err(Error::internal)?;
+    let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for r in rows {
+        out.entry(r.user_id).or_default().push(r.village_id);
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}
+
+async fn load(conn: &impl sea_orm::ConnectionTrait, u: user::Model) -> Result<User> {
+    let mut v = villages_of(conn, &[u.id]).await?;
+    Ok(User {
+        village_ids: v.remove(&u.id).unwrap_or_default(),
+        user: u,
+    })
+}
+
+/// A page of users by id.
+pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<User>> {
+    let mut q = user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(after) = &page.after {
+        let after: Uuid = after
+            .parse()
+            .map_err(|_| Error::BadRequest("cursor".into()))?;
+        q = q.filter(user::Column::Id.gt(after));
+    }
+    let rows = q.all(db.conn()).await.map_err(Error::internal)?;
+    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+    let mut villages = villages_of(db.conn(), &ids).await?;
+    let users = rows
+        .into_iter()
+        .map(|u| User {
+            village_ids: villages.remove(&u.id).unwrap_or_default(),
+            user: u,
+        })
+        .collect();
+    Ok(Page::from_rows(users, page.limit, |u| {
+        u.user.id.to_string()
+    }))
+}
+
+pub async fn get(db: &Db, id: Uuid) -> Result<User> {
+    let u = user::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .map_err(Error::internal)?
+        .ok_or(Error::NotFound)?;
+    load(db.conn(), u).await
+}
+
+pub async fn find_by_username(
+    conn: &impl sea_orm::ConnectionTrait,
+    username: &str,
+) -> Result<Option<User>> {
+    match user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(conn)
+        .await
+        .map_err(Error::internal)?
+    {
+        Some(u) => Ok(Some(load(conn, u).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Checks the role's requirements: an enterprise user names an existing
+/// enterprise, an inspector has at least one existing village.
+async fn check_assignment(
+    tx: &WriteTx,
+    e: &mut FieldErrors,
+    role: Option<Role>,
+    enterprise_id: Option<Uuid>,
+    village_ids: &[Uuid],
+) -> Result<()> {
+    match role {
+        Some(Role::Enterprise) => match enterprise_id {
+            None => e.add("enterprise_id", "required"),
+            Some(id) => {
+                let found = enterprise::Entity::find_by_id(id)
+                    .one(tx.txn())
+                    .await
+                    .map_err(Error::internal)?;
+                if found.is_none() {
+                    e.add("enterprise_id", "unknown");
+                }
+            }
+        },
+        Some(_) if enterprise_id.is_some() => e.add("enterprise_id", "only_for_enterprise_role"),
+        _ => {}
+    }
+    if role == Some(Role::Inspector) && village_ids.is_empty() {
+        e.add("village_ids", "required");
+    }
+    if !village_ids.is_empty() {
+        if role != Some(Role::Inspector) {
+            e.add("village_ids", "only_for_inspector_role");
+        }
+        let found: Vec<Uuid> = village::Entity::find()
+            .select_only()
+            .column(village::Column::Id)
+            .filter(village::Column::Id.is_in(village_ids.to_vec()))
+            .into_tuple()
+            .all(tx.txn())
+            .await
+            .map_err(Error::internal)?;
+        if village_ids.iter().any(|v| !found.contains(v)) {
+            e.add("village_ids", "unknown");
+        }
+    }
+    Ok(())
+}
+
+async fn set_villages(tx: &WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> Result<()> {
+    user_village::Entity::delete_many()
+        .filter(user_village::Column::UserId.eq(user_id))
+        .exec(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    let set: BTreeSet<Uuid> = village_ids.iter().copied().collect();
+    if set.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<user_village::ActiveModel> = set
+        .into_iter()
+        .map(|village_id| user_village::ActiveModel {
+            user_id: sea_orm::Set(user_id),
+            village_id: sea_orm::Set(village_id),
+        })
+        .collect();
+    user_village::Entity::insert_many(rows)
+        .exec_without_returning(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    Ok(())
+}
+
+/// Creates a user within `tx`, with an already computed password hash.
+pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String) -> Result<User> {
+    let mut e = FieldErrors::new();
+    let username = n.username.trim().to_owned();
+    if !valid_username(&username) {
+        e.add("username", "invalid");
+    }
+    let display_name = n.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 50 {
+        e.add("display_name", "invalid");
+    }
+    let role: Option<Role> = n.role.parse().ok();
+    if role.is_none() {
+        e.add("role", "invalid");
+    }
+    check_assignment(tx, &mut e, role, n.enterprise_id, &n.village_ids).await?;
+    e.into_result()?;
+    if find_by_username(tx.txn(), &username).await?.is_some() {
+        return Err(Error::Conflict("username".into()));
+    }
+    let now = Utc::now();
+    let m = user::Model {
+        id: Uuid::now_v7(),
+        username,
+        display_name,
+        role: n.role.clone(),
+        enterprise_id: n.enterprise_id,
+        password_hash,
+        disabled: false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let m = tx.insert("user.create", m).await?;
+    set_villages(tx, m.id, &n.village_ids).await?;
+    let mut village_ids = n.village_ids.clone();
+    village_ids.sort();
+    village_ids.dedup();
+    Ok(User {
+        user: m,
+        village_ids,
+    })
+}
+
+fn check_password(p: &str) -> Result<()> {
+    if p.chars().count() < password::MIN_LEN {
+        return Err(Error::validation("password", "too_short"));
+    }
+    if p.len() > 256 {
+        return Err(Error::validation("password", "too_long"));
+    }
+    Ok(())
+}
+
+/// Creates a user.
+pub async fn create(db: &Db, actor: Actor, n: &NewUser) -> Result<User> {
+    check_password(&n.password)?;
+    let hash = password::hash(&n.password)?;
+    let mut tx = db.write(actor).await?;
+    let u = insert_hashed(&mut tx, n, hash).await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+/// Changes a user. Disabling it or changing its password revokes its logins at once.
+pub async fn patch(
+    db: &Db,
+    actor: Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+    p: &UserPatch,
+) -> Result<User> {
+    if let Some(pw) = &p.password {
+        check_password(pw)?;
+    }
+    let new_hash = p.password.as_deref().map(password::hash).transpose()?;
+    let mut tx = db.write(actor).await?;
+    let before = user::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?
+        .ok_or(Error::NotFound)?;
+    if let Some(v) = if_match
+        && v != before.version
+    {
+        return Err(Error::VersionMismatch {
+            current: before.version,
+        });
+    }
+    let before_villages = villages_of(tx.txn(), &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let mut after = before.clone();
+    let mut e = FieldErrors::new();
+    if let Some(d) = &p.display_name {
+        let d = d.trim();
+        if d.is_empty() || d.chars().count() > 50 {
+            e.add("display_name", "invalid");
+        }
+        after.display_name = d.to_owned();
+    }
+    if let Some(r) = &p.role {
+        if r.parse::<Role>().is_err() {
+            e.add("role", "invalid");
+        }
+        after.role = r.clone();
+    }
+    if let Some(ent) = p.enterprise_id {
+        after.enterprise_id = ent;
+    }
+    if let Some(d) = p.disabled {
+        after.disabled = d;
+    }
+    if let Some(h) = new_hash {
+        after.password_hash = h;
+    }
+    let village_ids = p
+        .village_ids
+        .clone()
+        .unwrap_or_else(|| before_villages.clone());
+    let role = after.role.parse::<Role>().ok();
+    check_assignment(&tx, &mut e, role, after.enterprise_id, &village_ids).await?;
+    e.into_result()?;
+    if before.username == "admin" && (after.disabled || role != Some(Role::Admin)) {
+        return Err(Error::Conflict("first_admin".into()));
+    }
+    let villages_changed = p.village_ids.is_some() && {
+        let mut v = village_ids.clone();
+        v.sort();
+        v.dedup();
+        v != before_villages
+    };
+    if after == before && !villages_changed {
+        return Ok(User {
+            user: before,
+            village_ids: before_villages,
+        });
+    }
+    let after = tx.update("user.update", &before, after).await?;
+    if villages_changed {
+        set_villages(&tx, id, &village_ids).await?;
+    }
+    let revoke = (after.disabled && !before.disabled)
+        .then_some("disabled")
+        .or(p.password.as_ref().map(|_| "password_changed"));
+    if let Some(reason) = revoke {
+        super::auth::revoke_all(&tx, id, reason).await?;
+    }
+    let u = load(tx.txn(), after).await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+/// Creates the first admin (`admin`) unless it exists. Returns the password when it
+/// was generated here, so that it can be printed once.
+pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> Result<Option<String>> {
+    if find_by_username(db.conn(), "admin").await?.is_some() {
+        return Ok(None);
+    }
+    let generated = configured.is_none().then(|| password::random(16));
+    let pw = configured
+        .map(str::to_owned)
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
+    let n = NewUser {
+        username: "admin".into(),
+        display_name: "系统管理员".into(),
+        role: "admin".into(),
+        password: pw,
+        ..NewUser::default()
+    };
+    create(db, Actor::system(), &n).await?;
+    Ok(generated)
+}

@@ -1,0 +1,320 @@
+//! The one write path.
+//!
+//! A [`WriteTx`] wraps a database transaction. Creating or changing a replicated
+//! record through it sets or bumps the record's `version`, writes an audit entry
+//! (actor, action, before, after, request id) and queues a change-feed entry; at
+//! [`WriteTx::commit`] the queued entries get the next position of the feed clock.
+//!
+//! Why a clock row and not a sequence: a transaction that drew sequence number 10
+//! may commit after one that drew 11, and a reader that saw 11 would skip 10
+//! forever. The clock row is incremented as the very last statement before
+//! `COMMIT`; its row lock is held until the commit, so positions are handed out
+//! in commit order on PostgreSQL, and SQLite has a single writer anyway.
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, ModelTrait, QueryFilter, Statement, TransactionTrait,
+};
+use serde::Serialize;
+use tokio::sync::OwnedMutexGuard;
+use uuid::Uuid;
+
+use crate::db::db_err;
+use crate::entity::{audit_log, change_feed};
+use crate::{Error, Result};
+
+/// Who is writing, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    /// `None` for the system itself (seeding, scheduled jobs).
+    pub user_id: Option<Uuid>,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The system itself.
+    pub fn system() -> Actor {
+        Actor::default()
+    }
+
+    pub fn user(user_id: Uuid, request_id: Option<String>) -> Actor {
+        Actor {
+            user_id: Some(user_id),
+            request_id,
+        }
+    }
+}
+
+/// Whose scope a change belongs to, so the sync feed can filter without joins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedScope {
+    pub enterprise_id: Option<Uuid>,
+    pub village_id: Option<Uuid>,
+}
+
+/// A record that phones replicate: versioned, fed, audited.
+pub trait Replicated: ModelTrait + Serialize + Clone + Send + Sync + 'static {
+    /// The `entity_type` of api.md (`enterprise`, `hazard`, …).
+    const ENTITY_TYPE: &'static str;
+    /// Whether changes go to the sync change feed (users are versioned and
+    /// audited through this path but never replicated).
+    const FED: bool = true;
+    fn id(&self) -> Uuid;
+    fn version(&self) -> i64;
+    fn set_version(&mut self, version: i64);
+    /// Sets `updated_at` where the record has one.
+    fn touch(&mut self, at: chrono::DateTime<Utc>);
+    fn feed_scope(&self) -> FeedScope;
+}
+
+#[derive(Debug)]
+struct PendingChange {
+    entity_type: &'static str,
+    entity_id: Uuid,
+    version: i64,
+    op: &'static str,
+    scope: FeedScope,
+}
+
+/// A write transaction; see the module documentation.
+#[derive(Debug)]
+pub struct WriteTx {
+    txn: DatabaseTransaction,
+    actor: Actor,
+    pending: Vec<PendingChange>,
+    audit: Vec<audit_log::ActiveModel>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+type ActiveOf<M> = <<M as ModelTrait>::Entity as EntityTrait>::ActiveModel;
+
+impl WriteTx {
+    pub(crate) async fn begin(
+        conn: &DatabaseConnection,
+        actor: Actor,
+        writer: Option<OwnedMutexGuard<()>>,
+    ) -> Result<WriteTx> {
+        let txn = conn.begin().await.map_err(Error::internal)?;
+        Ok(WriteTx {
+            txn,
+            actor,
+            pending: Vec::new(),
+            audit: Vec::new(),
+            _writer: writer,
+        })
+    }
+
+    /// The transaction, for reads and for writes of records that are not replicated.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Inserts a new record at version 1.
+    pub async fn insert<M>(&mut self, action: &str, model: M) -> Result<M>
+    where
+        M: Replicated + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        let mut rows = self.insert_many(action, vec![model]).await?;
+        rows.pop()
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("insert returned nothing")))
+    }
+
+    /// Inserts new records at version 1, in batches.
+    pub async fn insert_many<M>(&mut self, action: &str, models: Vec<M>) -> Result<Vec<M>>
+    where
+        M: Replicated + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        let now = Utc::now();
+        let mut out = Vec::with_capacity(models.len());
+        for mut m in models {
+            m.set_version(1);
+            m.touch(now);
+            out.push(m);
+        }
+        for chunk in out.chunks(200) {
+            let rows: Vec<ActiveOf<M>> = chunk
+                .iter()
+                .map(|m| m.clone().into_active_model().reset_all())
+                .collect();
+            <M::Entity as EntityTrait>::insert_many(rows)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(db_err)?;
+        }
+        for m in &out {
+            self.record(action, None::<&M>, Some(m), "upsert")?;
+        }
+        Ok(out)
+    }
+
+    /// Replaces `before` by `after`: `version` becomes `before.version + 1`, but only
+    /// if the stored record still has `before.version` (else `version_mismatch`).
+    pub async fn update<M>(&mut self, action: &str, before: &M, mut after: M) -> Result<M>
+    where
+        M: Replicated + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        if before.id() != after.id() {
+            return Err(Error::internal(anyhow::anyhow!("update changes the id")));
+        }
+        after.set_version(before.version() + 1);
+        after.touch(Utc::now());
+        let am = after.clone().into_active_model().reset_all();
+        let res = <M::Entity as EntityTrait>::update_many()
+            .set(am)
+            .filter(
+                Expr::col("id")
+                    .eq(before.id())
+                    .and(Expr::col("version").eq(before.version()))
+                    .into_condition(),
+            )
+            .exec(&self.txn)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected != 1 {
+            return Err(Error::VersionMismatch {
+                current: before.version(),
+            });
+        }
+        self.record(action, Some(before), Some(&after), "upsert")?;
+        Ok(after)
+    }
+
+    /// Records that a replicated record was deleted (the row itself is removed by the caller).
+    pub fn record_delete<M: Replicated>(&mut self, action: &str, before: &M) -> Result<()> {
+        self.record(action, Some(before), None::<&M>, "delete")
+    }
+
+    /// Writes an audit entry for a record that is not replicated (users, logins).
+    pub fn audit(
+        &mut self,
+        action: &str,
+        entity_type: &str,
+        entity_id: Uuid,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) {
+        self.audit.push(audit_log::ActiveModel {
+            id: sea_orm::Set(Uuid::now_v7()),
+            at: sea_orm::Set(Utc::now()),
+            actor_id: sea_orm::Set(self.actor.user_id),
+            action: sea_orm::Set(action.to_owned()),
+            entity_type: sea_orm::Set(entity_type.to_owned()),
+            entity_id: sea_orm::Set(entity_id),
+            before: sea_orm::Set(before),
+            after: sea_orm::Set(after),
+            request_id: sea_orm::Set(self.actor.request_id.clone()),
+        });
+    }
+
+    /// Queues a feed entry for a record whose visibility changed without a
+    /// write of the record itself (e.g. a user's villages were reassigned).
+    pub fn feed(
+        &mut self,
+        entity_type: &'static str,
+        entity_id: Uuid,
+        version: i64,
+        scope: FeedScope,
+    ) {
+        self.pending.push(PendingChange {
+            entity_type,
+            entity_id,
+            version,
+            op: "upsert",
+            scope,
+        });
+    }
+
+    fn record<M: Replicated>(
+        &mut self,
+        action: &str,
+        before: Option<&M>,
+        after: Option<&M>,
+        op: &'static str,
+    ) -> Result<()> {
+        let Some(subject) = after.or(before) else {
+            return Ok(());
+        };
+        let json = |m: Option<&M>| m.map(serde_json::to_value).transpose();
+        let before_json = json(before).map_err(Error::internal)?;
+        let after_json = json(after).map_err(Error::internal)?;
+        self.audit(
+            action,
+            M::ENTITY_TYPE,
+            subject.id(),
+            before_json,
+            after_json,
+        );
+        if !M::FED {
+            return Ok(());
+        }
+        self.pending.push(PendingChange {
+            entity_type: M::ENTITY_TYPE,
+            entity_id: subject.id(),
+            version: subject.version(),
+            op,
+            scope: subject.feed_scope(),
+        });
+        Ok(())
+    }
+
+    /// Writes the audit trail, takes the next feed position, appends the feed
+    /// entries and commits. Returns the feed position (`None` when nothing was fed).
+    pub async fn commit(mut self) -> Result<Option<i64>> {
+        let audit = std::mem::take(&mut self.audit);
+        for chunk in audit.chunks(200) {
+            audit_log::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(Error::internal)?;
+        }
+        let mut position = None;
+        if !self.pending.is_empty() {
+            let backend = self.txn.get_database_backend();
+            let row = self
+                .txn
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    "UPDATE feed_clock SET position = position + 1 WHERE id = 1 RETURNING position",
+                ))
+                .await
+                .map_err(Error::internal)?
+                .ok_or_else(|| Error::internal(anyhow::anyhow!("feed_clock row missing")))?;
+            let pos: i64 = row.try_get("", "position").map_err(Error::internal)?;
+            let now = Utc::now();
+            let rows: Vec<change_feed::ActiveModel> = self
+                .pending
+                .iter()
+                .enumerate()
+                .map(|(i, c)| change_feed::ActiveModel {
+                    position: sea_orm::Set(pos),
+                    ordinal: sea_orm::Set(i as i64),
+                    entity_type: sea_orm::Set(c.entity_type.to_owned()),
+                    entity_id: sea_orm::Set(c.entity_id),
+                    version: sea_orm::Set(c.version),
+                    op: sea_orm::Set(c.op.to_owned()),
+                    enterprise_id: sea_orm::Set(c.scope.enterprise_id),
+                    village_id: sea_orm::Set(c.scope.village_id),
+                    committed_at: sea_orm::Set(now),
+                })
+                .collect();
+            for chunk in rows.chunks(200) {
+                change_feed::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&self.txn)
+                    .await
+                    .map_err(Error::internal)?;
+            }
+            position = Some(pos);
+        }
+        self.txn.commit().await.map_err(Error::internal)?;
+        Ok(position)
+    }
+}

@@ -1,0 +1,356 @@
+//! The end-to-end harness: the real server (what `anjian serve` runs) on
+//! 127.0.0.1:0 with a fresh database per test — a copy of a migrated and seeded
+//! SQLite file, or on PostgreSQL a database cloned from a migrated and seeded
+//! template — and an HTTP client.
+//!
+//! The backend is SQLite unless `ANJIAN_TEST_DATABASE_URL` names a PostgreSQL
+//! server (an admin connection, e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use anjian::{Config, Running, StartOptions};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+/// The password of the admin every test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// Which database the suite runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres { admin_url: String },
+}
+
+impl Backend {
+    pub fn current() -> Backend {
+        match std::env::var("ANJIAN_TEST_DATABASE_URL") {
+            Ok(u) if u.starts_with("postgres") => Backend::Postgres { admin_url: u },
+            Ok(u) if !u.is_empty() => {
+                panic!("ANJIAN_TEST_DATABASE_URL must be a postgres:// URL, got {u}")
+            }
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
+fn fingerprint() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    include_str!("../../migrations/src/m0001_initial.rs").hash(&mut h);
+    let f = anjian::seeds::files();
+    (
+        f.villages_yaml,
+        f.enterprises_csv,
+        f.campaigns_yaml,
+        f.templates_yaml,
+    )
+        .hash(&mut h);
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}
+
+fn base_config(dir: &std::path::Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        admin_password: Some(anjian::config::Secret(ADMIN_PASSWORD.into())),
+        secret_key: Some(anjian::config::Secret("k".repeat(40))),
+        ..Config::default()
+    }
+}
+
+static SQLITE_TEMPLATE: OnceCell<(tempfile::TempDir, PathBuf)> = OnceCell::const_new();
+
+async fn sqlite_template() -> PathBuf {
+    let (_, path) = SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().unwrap();
+            let build = dir.path().join("build");
+            std::fs::create_dir_all(&build).unwrap();
+            let db = anjian::app::prepare(&base_config(&build)).await.unwrap();
+            let target = dir.path().join("template.db");
+            db.conn()
+                .execute_unprepared(&format!("VACUUM INTO '{}'", target.display()))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            (dir, target)
+        })
+        .await;
+    path.clone()
+}
+
+async fn pg_exec(url: &str, sql: &str) -> Result<(), sea_orm::DbErr> {
+    let c = Database::connect(url).await?;
+    let r = c.execute_unprepared(sql).await.map(|_| ());
+    let _ = c.close().await;
+    r
+}
+
+fn with_db(admin_url: &str, db: &str) -> String {
+    match admin_url.rfind('/') {
+        Some(i) if admin_url[..i].contains("://") && i > admin_url.find("://").unwrap() + 2 => {
+            let query = admin_url[i..]
+                .find('?')
+                .map(|q| &admin_url[i + q..])
+                .unwrap_or("");
+            format!("{}/{db}{query}", &admin_url[..i])
+        }
+        _ => format!("{}/{db}", admin_url.trim_end_matches('/')),
+    }
+}
+
+static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// The template database, built once per fingerprint of migrations and seeds.
+async fn pg_template(admin_url: &str) -> String {
+    PG_TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("anjian_tpl_{}", fingerprint());
+            let admin = Database::connect(admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is unreachable: {e}"));
+            // Serialise template builds across concurrently running test processes.
+            admin
+                .execute_unprepared("SELECT pg_advisory_lock(740_521)")
+                .await
+                .unwrap();
+            let exists = admin
+                .query_one_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("SELECT 1 AS x FROM pg_database WHERE datname = '{name}'"),
+                ))
+                .await
+                .unwrap()
+                .is_some();
+            if !exists {
+                let tmp = format!("{name}_build");
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {tmp} WITH (FORCE)"))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {tmp}"))
+                    .await
+                    .unwrap();
+                let dir = tempfile::tempdir().unwrap();
+                let mut cfg = base_config(dir.path());
+                cfg.database_url = Some(anjian::config::Secret(with_db(admin_url, &tmp)));
+                let db = anjian::app::prepare(&cfg).await.unwrap();
+                db.close().await.unwrap();
+                admin
+                    .execute_unprepared(&format!("ALTER DATABASE {tmp} RENAME TO {name}"))
+                    .await
+                    .unwrap();
+            }
+            admin
+                .execute_unprepared("SELECT pg_advisory_unlock(740_521)")
+                .await
+                .unwrap();
+            let _ = admin.close().await;
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pg_db: Option<(String, String)>,
+}
+
+impl TestApp {
+    /// A server on a fresh copy of the seeded database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(StartOptions::default()).await
+    }
+
+    /// A server with the demo accounts as well.
+    pub async fn spawn_demo() -> TestApp {
+        Self::spawn_with(StartOptions {
+            demo: true,
+            scheduler: false,
+        })
+        .await
+    }
+
+    pub async fn spawn_with(opts: StartOptions) -> TestApp {
+        let backend = Backend::current();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = base_config(dir.path());
+        let mut pg_db = None;
+        match &backend {
+            Backend::Sqlite => {
+                let template = sqlite_template().await;
+                std::fs::copy(template, dir.path().join("anjian.db")).unwrap();
+            }
+            Backend::Postgres { admin_url } => {
+                let template = pg_template(admin_url).await;
+                let name = format!("anjian_t_{}", uuid::Uuid::now_v7().simple());
+                pg_exec(
+                    admin_url,
+                    &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+                )
+                .await
+                .unwrap();
+                cfg.database_url = Some(anjian::config::Secret(with_db(admin_url, &name)));
+                pg_db = Some((admin_url.clone(), name));
+            }
+        }
+        let running = anjian::start(&cfg, opts).await.unwrap();
+        TestApp {
+            url: format!("http://{}", running.addr),
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            backend,
+            running: Some(running),
+            dir,
+            pg_db,
+        }
+    }
+
+    /// The database of this server.
+    pub fn db(&self) -> &anjian_store::Db {
+        &self.running.as_ref().unwrap().db
+    }
+
+    /// A request to `path` (relative to the server root), with a bearer token.
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    /// Sends and returns status and JSON body (`Value::Null` when not JSON).
+    pub async fn send(&self, r: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(self.req(Method::GET, path, Some(token))).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.req(Method::POST, path, Some(token)).json(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.req(Method::PATCH, path, Some(token)).json(&body))
+            .await
+    }
+
+    /// Logs in and returns the whole answer.
+    pub async fn login_full(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        self.send(
+            self.req(Method::POST, "/api/v1/auth/login", None)
+                .json(&json!({ "username": username, "password": password })),
+        )
+        .await
+    }
+
+    /// Logs in and returns the access token (panics on failure).
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (s, b) = self.login_full(username, password).await;
+        assert_eq!(s, StatusCode::OK, "login {username}: {b}");
+        b["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Every item of a collection, following `next_cursor`.
+    pub async fn all(&self, path: &str, token: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let p = match &cursor {
+                Some(c) => format!("{path}{sep}limit=500&cursor={c}"),
+                None => format!("{path}{sep}limit=500"),
+            };
+            let (s, b) = self.get(&p, token).await;
+            assert_eq!(s, StatusCode::OK, "{p}: {b}");
+            out.extend(b["items"].as_array().unwrap().iter().cloned());
+            match b["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Creates a user through the admin API and returns its id.
+    pub async fn create_user(&self, admin: &str, body: Value) -> String {
+        let (s, b) = self.post("/api/v1/users", admin, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Counts rows of a table, straight from the database.
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = self.db();
+        let row = db
+            .conn()
+            .query_one_raw(Statement::from_string(
+                db.backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let running = self.running.take();
+        drop(running);
+        if let Some((admin, name)) = self.pg_db.take() {
+            // Best effort: a test that fails leaves its database for inspection
+            // only until the next `.ci/run`, which drops them all.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    pg_exec(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// Asserts the error envelope of api.md and returns its code.
+pub fn envelope_code(body: &Value) -> String {
+    let e = &body["error"];
+    assert!(e.is_object(), "not an envelope: {body}");
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        e["request_id"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    e["code"].as_str().unwrap().to_owned()
+}
