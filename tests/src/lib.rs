@@ -84,7 +84,9 @@ async fn sqlite_template() -> PathBuf {
 }
 
 async fn pg_exec(url: &str, sql: &str) -> Result<(), sea_orm::DbErr> {
-    let c = Database::connect(url).await?;
+    let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
+    opts.max_connections(1).sqlx_logging(false);
+    let c = Database::connect(opts).await?;
     let r = c.execute_unprepared(sql).await.map(|_| ());
     let _ = c.close().await;
     r
@@ -110,12 +112,15 @@ async fn pg_template(admin_url: &str) -> String {
     PG_TEMPLATE
         .get_or_init(|| async {
             let name = format!("anjian_tpl_{}", fingerprint());
-            let admin = Database::connect(admin_url)
+            // One connection, so the session-level advisory lock and unlock meet.
+            let mut opts = sea_orm::ConnectOptions::new(admin_url.to_owned());
+            opts.max_connections(1).sqlx_logging(false);
+            let admin = Database::connect(opts)
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is unreachable: {e}"));
             // Serialise template builds across concurrently running test processes.
             admin
-                .execute_unprepared("SELECT pg_advisory_lock(740_521)")
+                .execute_unprepared("SELECT pg_advisory_lock(740521)")
                 .await
                 .unwrap();
             let exists = admin
@@ -147,7 +152,7 @@ async fn pg_template(admin_url: &str) -> String {
                     .unwrap();
             }
             admin
-                .execute_unprepared("SELECT pg_advisory_unlock(740_521)")
+                .execute_unprepared("SELECT pg_advisory_unlock(740521)")
                 .await
                 .unwrap();
             let _ = admin.close().await;

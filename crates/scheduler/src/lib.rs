@@ -14,13 +14,16 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+/// What a job runs: a future that reports a one-line outcome.
+pub type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
+
 /// A job: its name, cron expression (with seconds, office time zone), the period
 /// key that makes it run once per period, and what it does.
 pub struct JobSpec {
     pub name: &'static str,
     pub cron: &'static str,
     pub period: fn(DateTime<Utc>) -> String,
-    pub run: fn(Db, DateTime<Utc>) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>,
+    pub run: fn(Db, DateTime<Utc>) -> JobFuture,
 }
 
 /// The jobs of this release.
