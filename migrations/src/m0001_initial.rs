@@ -165,6 +165,7 @@ CREATE TABLE inspection_results (
     item_code TEXT NOT NULL,
     outcome TEXT NOT NULL,
     note TEXT NOT NULL,
+    photo_ids JSONB NOT NULL,
     PRIMARY KEY (inspection_id, item_code)
 );
 
@@ -184,6 +185,7 @@ CREATE TABLE hazards (
     measures TEXT NOT NULL,
     closed_at TSTZ,
     plan JSONB,
+    photo_ids JSONB NOT NULL,
     field_versions JSONB NOT NULL,
     created_by UUID NOT NULL REFERENCES users(id),
     version I64 NOT NULL,
@@ -204,7 +206,8 @@ CREATE TABLE hazard_events (
     action TEXT NOT NULL,
     from_status TEXT,
     to_status TEXT,
-    comment TEXT NOT NULL
+    comment TEXT NOT NULL,
+    photo_ids JSONB NOT NULL
 );
 CREATE INDEX hazard_events_hazard ON hazard_events (hazard_id, at);
 CREATE INDEX hazard_events_at ON hazard_events (at);
@@ -213,6 +216,7 @@ CREATE TABLE rectifications (
     id UUID PRIMARY KEY,
     hazard_id UUID NOT NULL REFERENCES hazards(id),
     description TEXT NOT NULL,
+    photo_ids JSONB NOT NULL,
     submitted_by UUID NOT NULL REFERENCES users(id),
     submitted_at TSTZ NOT NULL,
     version I64 NOT NULL

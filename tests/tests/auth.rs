@@ -7,7 +7,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn refresh(app: &TestApp, token: &str) -> (StatusCode, Value) {
-    app.send(app.req(Method::POST, "/api/v1/auth/refresh", None).json(&json!({ "refresh_token": token }))).await
+    app.send(
+        app.req(Method::POST, "/api/v1/auth/refresh", None)
+            .json(&json!({ "refresh_token": token })),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -20,7 +24,9 @@ async fn login_answers_tokens_and_the_user() {
     assert!(b["refresh_token"].as_str().unwrap().len() > 20);
     assert_eq!(b["user"]["role"], "admin");
     assert_eq!(b["user"]["village_ids"], json!([]));
-    let (s, me) = app.get("/api/v1/me", b["access_token"].as_str().unwrap()).await;
+    let (s, me) = app
+        .get("/api/v1/me", b["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["username"], "admin");
 }
@@ -30,7 +36,10 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
     let app = TestApp::spawn().await;
     let (s1, b1) = app.login_full("admin", "not-the-password").await;
     let (s2, b2) = app.login_full("nobody", "not-the-password").await;
-    assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
     assert_eq!(envelope_code(&b1), envelope_code(&b2));
     assert_eq!(b1["error"]["message"], b2["error"]["message"]);
 }
@@ -39,7 +48,10 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
 async fn repeated_failures_are_rate_limited_even_with_the_right_password() {
     let app = TestApp::spawn().await;
     for _ in 0..5 {
-        assert_eq!(app.login_full("admin", "wrong-password-x").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login_full("admin", "wrong-password-x").await.0,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let resp = app
         .req(Method::POST, "/api/v1/auth/login", None)
@@ -48,7 +60,11 @@ async fn repeated_failures_are_rate_limited_even_with_the_right_password() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 900);
     let b: Value = resp.json().await.unwrap();
     assert_eq!(envelope_code(&b), "rate_limited");
@@ -70,12 +86,21 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_login() {
     assert_eq!(app.get("/api/v1/me", access2).await.0, StatusCode::OK);
     // Presenting the rotated token again: the login is revoked, r2 and access2 die.
     let (s, b) = refresh(&app, r1).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
     assert_eq!(refresh(&app, r2).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get("/api/v1/me", access2).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", access2).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // A fresh login still works.
     app.admin().await;
-    assert_eq!(refresh(&app, "forged-token").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&app, "forged-token").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -83,10 +108,18 @@ async fn logout_revokes_access_and_refresh() {
     let app = TestApp::spawn().await;
     let (_, b) = app.login_full("admin", ADMIN_PASSWORD).await;
     let access = b["access_token"].as_str().unwrap();
-    let (s, _) = app.send(app.req(Method::POST, "/api/v1/auth/logout", Some(access))).await;
+    let (s, _) = app
+        .send(app.req(Method::POST, "/api/v1/auth/logout", Some(access)))
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/v1/me", access).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&app, b["refresh_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", access).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, b["refresh_token"].as_str().unwrap()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -99,17 +132,44 @@ async fn disabling_a_user_or_changing_its_password_revokes_its_logins_at_once() 
     let (_, b) = app.login_full("office2", "office-pass-222").await;
     let token = b["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.get("/api/v1/me", &token).await.0, StatusCode::OK);
-    let (s, u) = app.patch(&format!("/api/v1/users/{id}"), &admin, json!({"password": "a-new-password-1"})).await;
+    let (s, u) = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            &admin,
+            json!({"password": "a-new-password-1"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{u}");
-    assert_eq!(app.get("/api/v1/me", &token).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&app, b["refresh_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.login_full("office2", "office-pass-222").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", &token).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, b["refresh_token"].as_str().unwrap()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login_full("office2", "office-pass-222").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let token = app.login("office2", "a-new-password-1").await;
-    let (s, u) = app.patch(&format!("/api/v1/users/{id}"), &admin, json!({"disabled": true})).await;
+    let (s, u) = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            &admin,
+            json!({"disabled": true}),
+        )
+        .await;
     assert_eq!((s, u["disabled"].clone()), (StatusCode::OK, json!(true)));
     let (s, b) = app.get("/api/v1/enterprises", &token).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
-    assert_eq!(app.login_full("office2", "a-new-password-1").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    assert_eq!(
+        app.login_full("office2", "a-new-password-1").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -122,12 +182,24 @@ async fn expired_and_forged_access_tokens_are_refused() {
     let login = uuid::Uuid::from_slice(&payload[..16]).unwrap();
     let expired = keys.access_token(login, chrono::Utc::now().timestamp() - 1);
     let (s, b) = app.get("/api/v1/me", &expired).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
-    let forged = TokenKeys::new(b"another-key").access_token(login, chrono::Utc::now().timestamp() + 600);
-    assert_eq!(app.get("/api/v1/me", &forged).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let forged =
+        TokenKeys::new(b"another-key").access_token(login, chrono::Utc::now().timestamp() + 600);
+    assert_eq!(
+        app.get("/api/v1/me", &forged).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (s, _) = app.send(app.req(Method::GET, "/api/v1/me", None)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = app.send(app.req(Method::GET, "/api/v1/me", None).header("authorization", "Basic YWRtaW46eA==")).await;
+    let (s, _) = app
+        .send(
+            app.req(Method::GET, "/api/v1/me", None)
+                .header("authorization", "Basic YWRtaW46eA=="),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -138,26 +210,56 @@ async fn user_admin_is_for_admins_and_validates_roles() {
     let (_, v) = app.get("/api/v1/villages", &admin).await;
     let village = v["items"][0]["id"].as_str().unwrap().to_owned();
     let cases = [
-        (json!({"username": "i1", "display_name": "x", "role": "inspector", "password": "long-enough-1"}), "village_ids"),
-        (json!({"username": "e1x", "display_name": "x", "role": "enterprise", "password": "long-enough-1"}), "enterprise_id"),
-        (json!({"username": "ok_user", "display_name": "x", "role": "office", "password": "short"}), "password"),
-        (json!({"username": "Bad Name", "display_name": "x", "role": "office", "password": "long-enough-1"}), "username"),
-        (json!({"username": "r1x", "display_name": "x", "role": "king", "password": "long-enough-1"}), "role"),
+        (
+            json!({"username": "i1", "display_name": "x", "role": "inspector", "password": "long-enough-1"}),
+            "village_ids",
+        ),
+        (
+            json!({"username": "e1x", "display_name": "x", "role": "enterprise", "password": "long-enough-1"}),
+            "enterprise_id",
+        ),
+        (
+            json!({"username": "ok_user", "display_name": "x", "role": "office", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"username": "Bad Name", "display_name": "x", "role": "office", "password": "long-enough-1"}),
+            "username",
+        ),
+        (
+            json!({"username": "r1x", "display_name": "x", "role": "king", "password": "long-enough-1"}),
+            "role",
+        ),
     ];
     let before = app.count("users").await;
     for (body, field) in cases {
         let (s, b) = app.post("/api/v1/users", &admin, body.clone()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {b}");
-        assert!(b["error"]["details"]["fields"][field].is_array(), "{field}: {b}");
+        assert!(
+            b["error"]["details"]["fields"][field].is_array(),
+            "{field}: {b}"
+        );
     }
     assert_eq!(app.count("users").await, before);
     let body = json!({"username": "insp9", "display_name": "网格员", "role": "inspector", "village_ids": [village], "password": "long-enough-1"});
     let id = app.create_user(&admin, body.clone()).await;
     let (s, b) = app.post("/api/v1/users", &admin, body).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::CONFLICT, "conflict"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::CONFLICT, "conflict")
+    );
     let insp = app.login("insp9", "long-enough-1").await;
-    assert_eq!(app.get("/api/v1/users", &insp).await.0, StatusCode::FORBIDDEN);
-    let (s, _) = app.patch(&format!("/api/v1/users/{id}"), &insp, json!({"role": "admin"})).await;
+    assert_eq!(
+        app.get("/api/v1/users", &insp).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            &insp,
+            json!({"role": "admin"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let users = app.all("/api/v1/users", &admin).await;
     let me = users.iter().find(|u| u["id"] == id.as_str()).unwrap();
@@ -165,15 +267,33 @@ async fn user_admin_is_for_admins_and_validates_roles() {
     assert!(me.get("password_hash").is_none() && me.get("password").is_none());
     // Stale If-Match on users as well.
     let (s, _) = app
-        .send(app.req(Method::PATCH, &format!("/api/v1/users/{id}"), Some(&admin)).header("If-Match", "7").json(&json!({"display_name": "y"})))
+        .send(
+            app.req(Method::PATCH, &format!("/api/v1/users/{id}"), Some(&admin))
+                .header("If-Match", "7")
+                .json(&json!({"display_name": "y"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     // The first admin can't be disabled or demoted.
-    let admin_id = users.iter().find(|u| u["username"] == "admin").unwrap()["id"].as_str().unwrap().to_owned();
-    let (s, _) = app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({"disabled": true})).await;
+    let admin_id = users.iter().find(|u| u["username"] == "admin").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/users/{admin_id}"),
+            &admin,
+            json!({"disabled": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     // The audit trail never holds a password hash.
-    let (_, audit) = app.get(&format!("/api/v1/audit?entity_type=user&entity_id={id}"), &admin).await;
+    let (_, audit) = app
+        .get(
+            &format!("/api/v1/audit?entity_type=user&entity_id={id}"),
+            &admin,
+        )
+        .await;
     assert!(!audit.to_string().contains("argon2"));
 }
 
@@ -182,7 +302,9 @@ async fn demo_accounts_share_one_password_and_have_scopes() {
     let app = TestApp::spawn_demo().await;
     let office = app.login("office", anjian_store::seed::DEMO_PASSWORD).await;
     assert_eq!(app.all("/api/v1/enterprises", &office).await.len(), 3152);
-    let insp = app.login("inspector01", anjian_store::seed::DEMO_PASSWORD).await;
+    let insp = app
+        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .await;
     let mine = app.all("/api/v1/enterprises", &insp).await;
     assert!(!mine.is_empty() && mine.len() < 3152);
     let ent = app.login("ent01", anjian_store::seed::DEMO_PASSWORD).await;

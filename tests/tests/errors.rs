@@ -12,19 +12,46 @@ async fn malformed_bodies_and_wrong_types() {
     let admin = app.admin().await;
     let before = app.count("enterprises").await;
     let post = |ct: &str, body: &'static str| {
-        app.req(Method::POST, "/api/v1/enterprises", Some(&admin)).header("content-type", ct).body(body)
+        app.req(Method::POST, "/api/v1/enterprises", Some(&admin))
+            .header("content-type", ct)
+            .body(body)
     };
     let (s, b) = app.send(post("application/json", "{\"name\": ")).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
     let (s, b) = app.send(post("text/plain", "{}")).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
-    let (s, b) = app.send(app.req(Method::POST, "/api/v1/enterprises", Some(&admin)).body("{}")).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
-    let (s, b) = app.send(post("application/json", "{\"credit_code\": 5}")).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
-    assert_eq!(b["error"]["details"]["fields"]["credit_code"][0], "invalid_type");
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    let (s, b) = app
+        .send(
+            app.req(Method::POST, "/api/v1/enterprises", Some(&admin))
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    let (s, b) = app
+        .send(post("application/json", "{\"credit_code\": 5}"))
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    assert_eq!(
+        b["error"]["details"]["fields"]["credit_code"][0],
+        "invalid_type"
+    );
     let (s, b) = app.send(post("application/json", "\u{feff}{}")).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
     assert_eq!(app.count("enterprises").await, before);
 }
 
@@ -34,14 +61,28 @@ async fn oversized_bodies_get_413() {
     let admin = app.admin().await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
     let (s, b) = app
-        .send(app.req(Method::POST, "/api/v1/enterprises", Some(&admin)).header("content-type", "application/json").body(big))
+        .send(
+            app.req(Method::POST, "/api/v1/enterprises", Some(&admin))
+                .header("content-type", "application/json")
+                .body(big),
+        )
         .await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
     let huge = vec![b'a'; 21 * 1024 * 1024];
     let (s, b) = app
-        .send(app.req(Method::POST, "/api/v1/enterprises/import", Some(&admin)).header("content-type", "text/csv").body(huge))
+        .send(
+            app.req(Method::POST, "/api/v1/enterprises/import", Some(&admin))
+                .header("content-type", "text/csv")
+                .body(huge),
+        )
         .await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
 }
 
 #[tokio::test]
@@ -49,46 +90,112 @@ async fn unknown_routes_methods_ids_and_queries() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let (s, b) = app.get("/api/v1/nothing-here", &admin).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
     let (s, b) = app.send(app.req(Method::GET, "/wp-login.php", None)).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
-    let (s, b) = app.send(app.req(Method::DELETE, "/api/v1/villages", Some(&admin))).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (s, b) = app
+        .send(app.req(Method::DELETE, "/api/v1/villages", Some(&admin)))
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
     let (s, b) = app.get("/api/v1/enterprises/not-a-uuid", &admin).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
-    let (s, b) = app.get("/api/v1/enterprises/0190f0a0-0000-7000-8000-000000000000", &admin).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
-    for q in ["limit=0", "limit=501", "limit=abc", "cursor=forged", "village_id=nope", "bogus=1"] {
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (s, b) = app
+        .get(
+            "/api/v1/enterprises/0190f0a0-0000-7000-8000-000000000000",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    for q in [
+        "limit=0",
+        "limit=501",
+        "limit=abc",
+        "cursor=forged",
+        "village_id=nope",
+        "bogus=1",
+    ] {
         let (s, b) = app.get(&format!("/api/v1/enterprises?{q}"), &admin).await;
-        assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::BAD_REQUEST, "invalid_request"), "{q}");
+        assert_eq!(
+            (s, envelope_code(&b).as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{q}"
+        );
     }
     // A cursor is bound to the server's key: tampering with one is refused.
     let (_, page) = app.get("/api/v1/enterprises?limit=1", &admin).await;
     let mut cursor = page["next_cursor"].as_str().unwrap().to_owned();
     let last = cursor.pop().unwrap();
     cursor.push(if last == 'A' { 'B' } else { 'A' });
-    let (s, _) = app.get(&format!("/api/v1/enterprises?cursor={cursor}"), &admin).await;
+    let (s, _) = app
+        .get(&format!("/api/v1/enterprises?cursor={cursor}"), &admin)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, b) = app.send(app.req(Method::PATCH, "/api/v1/enterprises/0190f0a0-0000-7000-8000-000000000000", Some(&admin)).header("If-Match", "x").json(&json!({}))).await;
-    assert_eq!((s, envelope_code(&b).as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    let (s, b) = app
+        .send(
+            app.req(
+                Method::PATCH,
+                "/api/v1/enterprises/0190f0a0-0000-7000-8000-000000000000",
+                Some(&admin),
+            )
+            .header("If-Match", "x")
+            .json(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
 async fn envelope_carries_request_id_and_language() {
     let app = TestApp::spawn().await;
-    let resp = app.req(Method::GET, "/api/v1/me", None).header("x-request-id", "trace-me-42").send().await.unwrap();
+    let resp = app
+        .req(Method::GET, "/api/v1/me", None)
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
     assert_eq!(resp.headers()["content-type"], "application/json");
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["error"]["request_id"], "trace-me-42");
     assert_eq!(b["error"]["message"], "未登录或登录已失效，请重新登录");
-    let resp = app.req(Method::GET, "/api/v1/me", None).header("accept-language", "en-US,en;q=0.9").send().await.unwrap();
+    let resp = app
+        .req(Method::GET, "/api/v1/me", None)
+        .header("accept-language", "en-US,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
     let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let b: Value = resp.json().await.unwrap();
-    assert_eq!(b["error"]["message"], "Missing, expired or revoked credentials");
+    assert_eq!(
+        b["error"]["message"],
+        "Missing, expired or revoked credentials"
+    );
     assert_eq!(b["error"]["request_id"], rid.as_str());
     // Hostile request ids are replaced, not echoed.
-    let resp = app.req(Method::GET, "/api/v1/me", None).header("x-request-id", "<script>").send().await.unwrap();
+    let resp = app
+        .req(Method::GET, "/api/v1/me", None)
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(resp.headers()["x-request-id"], "<script>");
 }
 
@@ -102,7 +209,10 @@ async fn a_panicking_handler_answers_500_envelope_and_the_server_lives_on() {
     let state = anjian_api::AppState::new(
         app.db().clone(),
         b"key",
-        anjian_api::Settings { public_url: "http://x".into(), access_ttl_secs: 60 },
+        anjian_api::Settings {
+            public_url: "http://x".into(),
+            access_ttl_secs: 60,
+        },
     );
     let router = axum::Router::new().route("/boom", axum::routing::get(boom));
     let svc = anjian_api::with_layers(router, state);
@@ -127,16 +237,43 @@ async fn operations_endpoints() {
     assert_eq!((s, b["database"].clone()), (StatusCode::OK, json!("ok")));
     let admin = app.admin().await;
     app.get("/api/v1/villages", &admin).await;
-    let text = app.req(Method::GET, "/metrics", None).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("anjian_http_requests_total{method=\"GET\",route=\"/api/v1/villages\",status=\"200\"} 1"), "{text}");
-    let (s, doc) = app.send(app.req(Method::GET, "/api/v1/openapi.json", None)).await;
+    let text = app
+        .req(Method::GET, "/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "anjian_http_requests_total{method=\"GET\",route=\"/api/v1/villages\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    let (s, doc) = app
+        .send(app.req(Method::GET, "/api/v1/openapi.json", None))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for p in ["/api/v1/auth/login", "/api/v1/enterprises", "/api/v1/enterprises/{id}", "/api/v1/enterprises/import", "/api/v1/users/{id}", "/healthz"] {
-        assert!(doc["paths"][p].is_object(), "{p} missing from the OpenAPI document");
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/enterprises",
+        "/api/v1/enterprises/{id}",
+        "/api/v1/enterprises/import",
+        "/api/v1/users/{id}",
+        "/healthz",
+    ] {
+        assert!(
+            doc["paths"][p].is_object(),
+            "{p} missing from the OpenAPI document"
+        );
     }
     let html = app.req(Method::GET, "/docs/", None).send().await.unwrap();
     assert_eq!(html.status(), StatusCode::OK);
     let body = html.text().await.unwrap();
-    assert!(body.contains("swagger") && !body.contains("https://"), "the docs page must not load anything from the internet");
+    assert!(
+        body.contains("swagger") && !body.contains("https://"),
+        "the docs page must not load anything from the internet"
+    );
 }

@@ -11,7 +11,12 @@ use anjian_tests::TestApp;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 async fn some_enterprise(app: &TestApp) -> enterprise::Model {
-    enterprise::Entity::find().order_by_asc(enterprise::Column::Id).one(app.db().conn()).await.unwrap().unwrap()
+    enterprise::Entity::find()
+        .order_by_asc(enterprise::Column::Id)
+        .one(app.db().conn())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 async fn max_position(app: &TestApp) -> i64 {
@@ -33,7 +38,10 @@ async fn an_update_bumps_version_and_writes_audit_and_feed_together() {
     let before = some_enterprise(&app).await;
     let (audit0, feed0) = (app.count("audit_log").await, app.count("change_feed").await);
     let mut tx = db.write(Actor::system()).await.unwrap();
-    let after = enterprise::Model { name: "改名后".into(), ..before.clone() };
+    let after = enterprise::Model {
+        name: "改名后".into(),
+        ..before.clone()
+    };
     let stored = tx.update("test.rename", &before, after).await.unwrap();
     assert_eq!(stored.version, before.version + 1);
     let pos = tx.commit().await.unwrap().unwrap();
@@ -45,7 +53,10 @@ async fn an_update_bumps_version_and_writes_audit_and_feed_together() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((entry.entity_id, entry.version, entry.op.as_str()), (before.id, before.version + 1, "upsert"));
+    assert_eq!(
+        (entry.entity_id, entry.version, entry.op.as_str()),
+        (before.id, before.version + 1, "upsert")
+    );
     assert_eq!(entry.village_id, Some(before.village_id));
 }
 
@@ -57,13 +68,23 @@ async fn an_uncommitted_write_leaves_nothing_behind() {
     let (audit0, feed0) = (app.count("audit_log").await, app.count("change_feed").await);
     {
         let mut tx = db.write(Actor::system()).await.unwrap();
-        let after = enterprise::Model { name: "不会保存".into(), ..before.clone() };
+        let after = enterprise::Model {
+            name: "不会保存".into(),
+            ..before.clone()
+        };
         tx.update("test.abandon", &before, after).await.unwrap();
         // Dropped without commit: the effect, the audit entry and the feed entry go together.
     }
-    let now = enterprise::Entity::find_by_id(before.id).one(db.conn()).await.unwrap().unwrap();
+    let now = enterprise::Entity::find_by_id(before.id)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now, before);
-    assert_eq!((app.count("audit_log").await, app.count("change_feed").await), (audit0, feed0));
+    assert_eq!(
+        (app.count("audit_log").await, app.count("change_feed").await),
+        (audit0, feed0)
+    );
 }
 
 #[tokio::test]
@@ -72,10 +93,29 @@ async fn a_stale_base_version_is_refused() {
     let db = app.db();
     let before = some_enterprise(&app).await;
     let mut tx = db.write(Actor::system()).await.unwrap();
-    tx.update("test.first", &before, enterprise::Model { name: "第一次".into(), ..before.clone() }).await.unwrap();
+    tx.update(
+        "test.first",
+        &before,
+        enterprise::Model {
+            name: "第一次".into(),
+            ..before.clone()
+        },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let mut tx = db.write(Actor::system()).await.unwrap();
-    let err = tx.update("test.second", &before, enterprise::Model { name: "第二次".into(), ..before.clone() }).await.unwrap_err();
+    let err = tx
+        .update(
+            "test.second",
+            &before,
+            enterprise::Model {
+                name: "第二次".into(),
+                ..before.clone()
+            },
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::VersionMismatch { .. }), "{err:?}");
 }
 
@@ -101,7 +141,10 @@ async fn a_polling_reader_never_skips_a_position_under_concurrent_writers() {
             let mut current = target;
             for i in 0..rounds {
                 let mut tx = db.write(Actor::system()).await.unwrap();
-                let after = enterprise::Model { contact_name: format!("联系人{i}"), ..current.clone() };
+                let after = enterprise::Model {
+                    contact_name: format!("联系人{i}"),
+                    ..current.clone()
+                };
                 current = tx.update("test.concurrent", &current, after).await.unwrap();
                 // Widen the window between taking work and committing.
                 tokio::time::sleep(Duration::from_micros(200)).await;

@@ -78,6 +78,13 @@ struct PendingChange {
     scope: FeedScope,
 }
 
+/// A mark in a [`WriteTx`] to roll back to.
+#[derive(Debug)]
+pub struct Savepoint {
+    pending: usize,
+    audit: usize,
+}
+
 /// A write transaction; see the module documentation.
 #[derive(Debug)]
 pub struct WriteTx {
@@ -215,24 +222,6 @@ impl WriteTx {
         });
     }
 
-    /// Queues a feed entry for a record whose visibility changed without a
-    /// write of the record itself (e.g. a user's villages were reassigned).
-    pub fn feed(
-        &mut self,
-        entity_type: &'static str,
-        entity_id: Uuid,
-        version: i64,
-        scope: FeedScope,
-    ) {
-        self.pending.push(PendingChange {
-            entity_type,
-            entity_id,
-            version,
-            op: "upsert",
-            scope,
-        });
-    }
-
     fn record<M: Replicated>(
         &mut self,
         action: &str,
@@ -266,6 +255,100 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Fills in the village of entries known only by enterprise, so that the
+    /// feed can be filtered by village without joins.
+    async fn resolve_villages(&mut self) -> Result<()> {
+        use sea_orm::{ColumnTrait, QuerySelect};
+        let wanted: std::collections::BTreeSet<Uuid> = self
+            .pending
+            .iter()
+            .filter(|c| c.scope.village_id.is_none())
+            .filter_map(|c| c.scope.enterprise_id)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut villages = std::collections::HashMap::new();
+        let ids: Vec<Uuid> = wanted.into_iter().collect();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(Uuid, Uuid)> = crate::entity::enterprise::Entity::find()
+                .select_only()
+                .column(crate::entity::enterprise::Column::Id)
+                .column(crate::entity::enterprise::Column::VillageId)
+                .filter(crate::entity::enterprise::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(&self.txn)
+                .await
+                .map_err(Error::internal)?;
+            villages.extend(rows);
+        }
+        for c in &mut self.pending {
+            if c.scope.village_id.is_none()
+                && let Some(e) = c.scope.enterprise_id
+            {
+                c.scope.village_id = villages.get(&e).copied();
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a feed entry directly: used when a record's scope changes without
+    /// the record itself changing (an enterprise moves to another village: its
+    /// records leave the old village's feed and enter the new one's).
+    pub fn feed_raw(
+        &mut self,
+        entity_type: &'static str,
+        entity_id: Uuid,
+        version: i64,
+        op: &'static str,
+        scope: FeedScope,
+    ) {
+        self.pending.push(PendingChange {
+            entity_type,
+            entity_id,
+            version,
+            op,
+            scope,
+        });
+    }
+
+    /// Marks a savepoint: a failed step can be undone with
+    /// [`WriteTx::rollback_to_savepoint`] without losing the rest of the transaction.
+    pub async fn savepoint(&mut self) -> Result<Savepoint> {
+        self.txn
+            .execute_unprepared("SAVEPOINT step")
+            .await
+            .map_err(Error::internal)?;
+        Ok(Savepoint {
+            pending: self.pending.len(),
+            audit: self.audit.len(),
+        })
+    }
+
+    /// Undoes everything since `sp`, including queued audit and feed entries.
+    pub async fn rollback_to_savepoint(&mut self, sp: Savepoint) -> Result<()> {
+        self.txn
+            .execute_unprepared("ROLLBACK TO SAVEPOINT step")
+            .await
+            .map_err(Error::internal)?;
+        self.txn
+            .execute_unprepared("RELEASE SAVEPOINT step")
+            .await
+            .map_err(Error::internal)?;
+        self.pending.truncate(sp.pending);
+        self.audit.truncate(sp.audit);
+        Ok(())
+    }
+
+    /// Keeps everything since the savepoint.
+    pub async fn release_savepoint(&mut self, _sp: Savepoint) -> Result<()> {
+        self.txn
+            .execute_unprepared("RELEASE SAVEPOINT step")
+            .await
+            .map_err(Error::internal)?;
+        Ok(())
+    }
+
     /// Writes the audit trail, takes the next feed position, appends the feed
     /// entries and commits. Returns the feed position (`None` when nothing was fed).
     pub async fn commit(mut self) -> Result<Option<i64>> {
@@ -289,6 +372,7 @@ impl WriteTx {
                 .map_err(Error::internal)?
                 .ok_or_else(|| Error::internal(anyhow::anyhow!("feed_clock row missing")))?;
             let pos: i64 = row.try_get("", "position").map_err(Error::internal)?;
+            self.resolve_villages().await?;
             let now = Utc::now();
             let rows: Vec<change_feed::ActiveModel> = self
                 .pending

@@ -282,3 +282,170 @@ pub mod lease {
     }
     no_relations!();
 }
+
+pub mod inspection {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "inspections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub enterprise_id: Uuid,
+        pub campaign_id: Option<Uuid>,
+        pub template_id: Uuid,
+        pub template_version: i64,
+        pub inspector_id: Uuid,
+        pub started_at: DateTimeUtc,
+        pub finished_at: Option<DateTimeUtc>,
+        pub lat: Option<f64>,
+        pub lon: Option<f64>,
+        pub summary: String,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod inspection_result {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "inspection_results")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub inspection_id: Uuid,
+        pub position: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub item_code: String,
+        pub outcome: String,
+        pub note: String,
+        pub photo_ids: Json,
+    }
+    no_relations!();
+}
+
+pub mod hazard {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "hazards")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub enterprise_id: Uuid,
+        pub inspection_id: Option<Uuid>,
+        pub item_code: Option<String>,
+        pub title: String,
+        pub description: String,
+        pub category: String,
+        pub severity: String,
+        pub status: String,
+        pub found_at: DateTimeUtc,
+        pub deadline: Date,
+        pub responsible_person: String,
+        pub measures: String,
+        pub closed_at: Option<DateTimeUtc>,
+        pub plan: Option<Json>,
+        pub photo_ids: Json,
+        /// For each field that can be edited, the version at which it last changed
+        /// (per-field change tracking for the merge of concurrent offline edits).
+        pub field_versions: Json,
+        pub created_by: Uuid,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod hazard_event {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "hazard_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub hazard_id: Uuid,
+        pub at: DateTimeUtc,
+        pub actor_id: Option<Uuid>,
+        pub action: String,
+        pub from_status: Option<String>,
+        pub to_status: Option<String>,
+        pub comment: String,
+        pub photo_ids: Json,
+    }
+    no_relations!();
+}
+
+pub mod photo {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "photos")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub sha256: String,
+        pub size: i64,
+        pub content_type: String,
+        pub status: String,
+        pub declared_by: Uuid,
+        pub declared_at: DateTimeUtc,
+        pub taken_at: Option<DateTimeUtc>,
+        pub uploaded_at: Option<DateTimeUtc>,
+        pub processed_at: Option<DateTimeUtc>,
+        pub width: Option<i64>,
+        pub height: Option<i64>,
+        pub gps_lat: Option<f64>,
+        pub gps_lon: Option<f64>,
+        pub owner_type: Option<String>,
+        pub owner_id: Option<Uuid>,
+        pub owner_item: Option<String>,
+        pub owner_position: Option<i64>,
+        pub enterprise_id: Option<Uuid>,
+        pub version: i64,
+    }
+    no_relations!();
+}
+
+pub mod device {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "devices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub last_processed_seq: i64,
+        pub scope_fingerprint: Option<String>,
+        pub first_seen_at: DateTimeUtc,
+        pub last_seen_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod sync_mutation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sync_mutations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub device_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub payload_hash: String,
+        pub outcome: Json,
+        pub processed_at: DateTimeUtc,
+    }
+    no_relations!();
+}

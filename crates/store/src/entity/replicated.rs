@@ -110,3 +110,55 @@ impl Replicated for super::user::Model {
         }
     }
 }
+
+macro_rules! replicated_by_enterprise {
+    ($model:path, $ty:literal, $touch:ident) => {
+        impl Replicated for $model {
+            const ENTITY_TYPE: &'static str = $ty;
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn version(&self) -> i64 {
+                self.version
+            }
+            fn set_version(&mut self, version: i64) {
+                self.version = version;
+            }
+            fn touch(&mut self, at: DateTime<Utc>) {
+                replicated_by_enterprise!(@touch self, at, $touch);
+            }
+            fn feed_scope(&self) -> FeedScope {
+                // The village is resolved from the enterprise at commit.
+                FeedScope {
+                    enterprise_id: Some(self.enterprise_id),
+                    village_id: None,
+                }
+            }
+        }
+    };
+    (@touch $s:ident, $at:ident, updated_at) => { $s.updated_at = $at; };
+    (@touch $s:ident, $at:ident, none) => { let _ = $at; };
+}
+
+replicated_by_enterprise!(super::inspection::Model, "inspection", updated_at);
+replicated_by_enterprise!(super::hazard::Model, "hazard", updated_at);
+
+impl Replicated for super::photo::Model {
+    const ENTITY_TYPE: &'static str = "photo";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn set_version(&mut self, version: i64) {
+        self.version = version;
+    }
+    fn touch(&mut self, _at: DateTime<Utc>) {}
+    fn feed_scope(&self) -> FeedScope {
+        FeedScope {
+            enterprise_id: self.enterprise_id,
+            village_id: None,
+        }
+    }
+}

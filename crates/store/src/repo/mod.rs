@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod enterprises;
+pub mod hazards;
 pub mod jobs;
 pub mod roster;
 pub mod templates;
