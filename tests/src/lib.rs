@@ -359,3 +359,73 @@ pub fn envelope_code(body: &Value) -> String {
     );
     e["code"].as_str().unwrap().to_owned()
 }
+
+/// A field device for sync tests: its id, its user's token, and its next `seq`.
+pub struct Device {
+    pub id: uuid::Uuid,
+    pub token: String,
+    pub next_seq: i64,
+}
+
+impl Device {
+    pub fn new(token: String) -> Device {
+        Device {
+            id: uuid::Uuid::now_v7(),
+            token,
+            next_seq: 1,
+        }
+    }
+
+    /// A mutation with the next `seq`.
+    pub fn mutation(&mut self, kind: &str, base_version: Option<i64>, payload: Value) -> Value {
+        let m = json!({"seq": self.next_seq, "type": kind, "base_version": base_version,
+            "client_time": chrono::Utc::now(), "payload": payload});
+        self.next_seq += 1;
+        m
+    }
+}
+
+impl TestApp {
+    /// Pushes mutations from a device.
+    pub async fn push(&self, d: &Device, mutations: Vec<Value>) -> (StatusCode, Value) {
+        self.post(
+            "/api/v1/sync/push",
+            &d.token,
+            json!({"device_id": d.id, "protocol": 1, "mutations": mutations}),
+        )
+        .await
+    }
+
+    /// Pulls until `has_more` is false; returns the changes and the last answer.
+    pub async fn pull_all(&self, d: &Device, cursor: Option<&str>) -> (Vec<Value>, Value) {
+        let mut changes = Vec::new();
+        let mut cursor = cursor.map(str::to_owned);
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/sync/pull?device_id={}&cursor={c}&limit=400", d.id),
+                None => format!("/api/v1/sync/pull?device_id={}&limit=400", d.id),
+            };
+            let (s, b) = self.get(&path, &d.token).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            changes.extend(b["changes"].as_array().unwrap().iter().cloned());
+            cursor = Some(b["cursor"].as_str().unwrap().to_owned());
+            if !b["has_more"].as_bool().unwrap() {
+                return (changes, b);
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// Pushes one new mutation from `d`.
+    pub async fn push_one(
+        &self,
+        d: &mut Device,
+        kind: &str,
+        base_version: Option<i64>,
+        payload: Value,
+    ) -> (StatusCode, Value) {
+        let m = d.mutation(kind, base_version, payload);
+        self.push(d, vec![m]).await
+    }
+}

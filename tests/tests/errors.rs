@@ -212,6 +212,7 @@ async fn a_panicking_handler_answers_500_envelope_and_the_server_lives_on() {
         anjian_api::Settings {
             public_url: "http://x".into(),
             access_ttl_secs: 60,
+            policy: Default::default(),
         },
     );
     let router = axum::Router::new().route("/boom", axum::routing::get(boom));

@@ -95,6 +95,10 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
     let settings = Settings {
         public_url: public_url.clone(),
         access_ttl_secs: 900,
+        policy: anjian_domain::DeadlinePolicy {
+            tz: config.timezone,
+            ..Default::default()
+        },
     };
     let state = AppState::new(db.clone(), &config.secret_key()?, settings);
     let app = anjian_api::app(state).into_make_service_with_connect_info::<SocketAddr>();

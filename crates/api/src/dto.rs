@@ -418,3 +418,244 @@ pub struct Readiness {
     pub status: String,
     pub database: String,
 }
+
+/// One item result of an inspection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultOut {
+    pub item_code: String,
+    /// `pass` | `fail` | `na`.
+    pub outcome: String,
+    pub note: String,
+    pub photo_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InspectionOut {
+    pub id: Uuid,
+    pub enterprise_id: Uuid,
+    pub campaign_id: Option<Uuid>,
+    pub template_id: Uuid,
+    pub template_version: i64,
+    pub inspector_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub location: Option<Location>,
+    pub results: Vec<ResultOut>,
+    pub summary: String,
+    pub version: i64,
+}
+
+fn ids(v: &serde_json::Value) -> Vec<Uuid> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+impl From<anjian_store::repo::hazards::InspectionFull> for InspectionOut {
+    fn from(f: anjian_store::repo::hazards::InspectionFull) -> Self {
+        let i = f.inspection;
+        Self {
+            id: i.id,
+            enterprise_id: i.enterprise_id,
+            campaign_id: i.campaign_id,
+            template_id: i.template_id,
+            template_version: i.template_version,
+            inspector_id: i.inspector_id,
+            started_at: i.started_at,
+            finished_at: i.finished_at,
+            location: i.lat.zip(i.lon).map(|(lat, lon)| Location { lat, lon }),
+            results: f
+                .results
+                .into_iter()
+                .map(|r| ResultOut {
+                    photo_ids: ids(&r.photo_ids),
+                    item_code: r.item_code,
+                    outcome: r.outcome,
+                    note: r.note,
+                })
+                .collect(),
+            summary: i.summary,
+            version: i.version,
+        }
+    }
+}
+
+/// One step of a hazard's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    /// `create`, `update`, `review.accept`, `review.reject`, …
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub comment: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HazardOut {
+    pub id: Uuid,
+    pub enterprise_id: Uuid,
+    pub inspection_id: Option<Uuid>,
+    pub item_code: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    /// `general` | `major`.
+    pub severity: String,
+    /// `open` | `submitted` | `closed` | `cancelled`.
+    pub status: String,
+    pub found_at: DateTime<Utc>,
+    /// Calendar date in the office time zone.
+    pub deadline: NaiveDate,
+    pub responsible_person: String,
+    pub measures: String,
+    pub photo_ids: Vec<Uuid>,
+    /// Open and past the deadline today (office time zone).
+    pub overdue: bool,
+    pub closed_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<Object>)]
+    pub plan: Option<serde_json::Value>,
+    pub version: i64,
+    pub history: Vec<HistoryOut>,
+}
+
+impl HazardOut {
+    pub fn new(
+        f: anjian_store::repo::hazards::HazardFull,
+        policy: &anjian_domain::DeadlinePolicy,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let h = f.hazard;
+        let status = anjian_domain::HazardStatus::parse(&h.status)
+            .unwrap_or(anjian_domain::HazardStatus::Open);
+        Self {
+            overdue: policy.is_overdue(status, h.deadline, now),
+            photo_ids: ids(&h.photo_ids),
+            id: h.id,
+            enterprise_id: h.enterprise_id,
+            inspection_id: h.inspection_id,
+            item_code: h.item_code,
+            title: h.title,
+            description: h.description,
+            category: h.category,
+            severity: h.severity,
+            status: h.status,
+            found_at: h.found_at,
+            deadline: h.deadline,
+            responsible_person: h.responsible_person,
+            measures: h.measures,
+            closed_at: h.closed_at,
+            plan: h.plan,
+            version: h.version,
+            history: f
+                .history
+                .into_iter()
+                .map(|e| HistoryOut {
+                    at: e.at,
+                    actor_id: e.actor_id,
+                    action: e.action,
+                    from_status: e.from_status,
+                    to_status: e.to_status,
+                    comment: e.comment,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Photo metadata.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoOut {
+    pub id: Uuid,
+    /// `pending_upload` | `processed`.
+    pub status: String,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// Only for inspectors, office and admin.
+    pub gps: Option<Location>,
+    pub version: i64,
+}
+
+impl PhotoOut {
+    pub fn new(p: anjian_store::entity::photo::Model, show_gps: bool) -> Self {
+        Self {
+            gps: if show_gps {
+                p.gps_lat
+                    .zip(p.gps_lon)
+                    .map(|(lat, lon)| Location { lat, lon })
+            } else {
+                None
+            },
+            id: p.id,
+            status: p.status,
+            sha256: p.sha256,
+            size: p.size,
+            content_type: p.content_type,
+            taken_at: p.taken_at,
+            width: p.width,
+            height: p.height,
+            version: p.version,
+        }
+    }
+}
+
+/// Body of `POST /sync/push`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PushIn {
+    pub device_id: Uuid,
+    pub protocol: i64,
+    #[schema(value_type = Vec<Object>)]
+    pub mutations: Vec<anjian_store::sync::Mutation>,
+}
+
+/// An error inside a push result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultError {
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushResultOut {
+    pub seq: i64,
+    /// `applied` | `conflict` | `rejected`.
+    pub status: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub version: Option<i64>,
+    pub replayed: bool,
+    pub error: Option<ResultError>,
+    pub server_entity: Option<HazardOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushOut {
+    pub results: Vec<PushResultOut>,
+    pub last_processed_seq: i64,
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeOut {
+    pub entity_type: String,
+    pub entity_id: Uuid,
+    /// `upsert` | `delete`.
+    pub op: String,
+    pub version: i64,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PullOut {
+    pub changes: Vec<ChangeOut>,
+    pub cursor: String,
+    pub has_more: bool,
+    pub reset: bool,
+    pub last_processed_seq: i64,
+}

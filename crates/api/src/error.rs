@@ -119,6 +119,18 @@ pub fn message(code: &str, lang: Lang) -> &'static str {
             "Too many attempts; try again later",
         ),
         "timeout" => ("请求超时", "Request timed out"),
+        "upgrade_required" => (
+            "客户端版本过旧，请升级后再同步",
+            "This client's sync protocol is not supported; upgrade it",
+        ),
+        "unavailable" => (
+            "服务暂时不可用，请稍后重试",
+            "Temporarily unavailable; retry later",
+        ),
+        "seq_reused" => (
+            "该序号已用于另一条修改",
+            "This sequence number was already used for a different change",
+        ),
         _ => (
             "服务器内部错误，请稍后重试",
             "Internal server error; try again later",

@@ -35,6 +35,8 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
         (name = "auth", description = "Login, tokens, the signed-in user"),
         (name = "users", description = "User administration"),
         (name = "reference", description = "Villages, enterprises, templates, campaigns"),
+        (name = "inspections", description = "Inspections and hazards"),
+        (name = "sync", description = "Offline sync for field devices"),
         (name = "operations", description = "Health, readiness, metrics, audit")
     ),
     modifiers(&BearerAuth)
@@ -82,6 +84,20 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::list, campaigns::create))
         .routes(routes!(campaigns::get))
         .routes(routes!(audit::list))
+        .routes(routes!(hazards::list_inspections))
+        .routes(routes!(hazards::get_inspection))
+        .routes(routes!(hazards::list_hazards))
+        .routes(routes!(hazards::get_hazard))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(sync::push))
+                .layer(DefaultBodyLimit::max(anjian_store::sync::push::MAX_BYTES)),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(sync::pull))
+                .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
+        )
 }
 
 fn root() -> OpenApiRouter<AppState> {

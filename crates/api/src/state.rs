@@ -14,6 +14,8 @@ pub struct Settings {
     pub public_url: String,
     /// Lifetime of an access token.
     pub access_ttl_secs: i64,
+    /// Default deadlines and the office time zone.
+    pub policy: anjian_domain::DeadlinePolicy,
 }
 
 /// Everything a handler may reach.

@@ -12,6 +12,7 @@ pub mod password;
 pub mod repo;
 pub mod scope;
 pub mod seed;
+pub mod sync;
 pub mod write;
 
 pub use anjian_domain::{Error, Result};

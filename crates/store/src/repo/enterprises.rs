@@ -230,6 +230,9 @@ pub async fn update(
         return Ok(before);
     }
     let m = tx.update("enterprise.update", &before, after).await?;
+    if m.village_id != before.village_id {
+        crate::sync::pull::enterprise_moved(&mut tx, &m, before.village_id).await?;
+    }
     tx.commit().await?;
     Ok(m)
 }

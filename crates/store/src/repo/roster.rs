@@ -310,7 +310,10 @@ pub async fn import(db: &Db, actor: Actor, bytes: &[u8]) -> Result<ImportOutcome
                 if &after == before {
                     out.unchanged += 1;
                 } else {
-                    tx.update("enterprise.import", before, after).await?;
+                    let m = tx.update("enterprise.import", before, after).await?;
+                    if m.village_id != before.village_id {
+                        crate::sync::pull::enterprise_moved(&mut tx, &m, before.village_id).await?;
+                    }
                     out.updated += 1;
                 }
             }

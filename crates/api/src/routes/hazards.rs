@@ -1,0 +1,114 @@
+//! Reading inspections and hazards over REST (the same records sync serves).
+
+use anjian_domain::{HazardStatus, Severity};
+use anjian_store::repo;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page_out, page_request};
+use crate::dto::{ErrorEnvelope, HazardOut, InspectionOut, Page};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, Auth, PathId};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionQuery {
+    pub enterprise_id: Option<Uuid>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Inspections in the caller's scope, newest first.
+#[utoipa::path(get, path = "/inspections", tag = "inspections", params(InspectionQuery),
+    responses((status = 200, body = Page<InspectionOut>), (status = 401, body = ErrorEnvelope)))]
+pub async fn list_inspections(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<InspectionQuery>,
+) -> ApiResult<Json<Page<InspectionOut>>> {
+    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let rows =
+        repo::hazards::list_inspections(&state.db, &auth.scope, q.enterprise_id, &page).await?;
+    Ok(Json(page_out(&state, rows, InspectionOut::from)))
+}
+
+/// One inspection with its results.
+#[utoipa::path(get, path = "/inspections/{id}", tag = "inspections", params(("id" = Uuid, Path)),
+    responses((status = 200, body = InspectionOut), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_inspection(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<InspectionOut>> {
+    Ok(Json(
+        repo::hazards::get_inspection(&state.db, &auth.scope, id)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HazardQuery {
+    pub enterprise_id: Option<Uuid>,
+    pub village_id: Option<Uuid>,
+    /// `open` | `submitted` | `closed` | `cancelled`.
+    pub status: Option<String>,
+    /// `general` | `major`.
+    pub severity: Option<String>,
+    pub overdue: Option<bool>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Hazards in the caller's scope, newest first.
+#[utoipa::path(get, path = "/hazards", tag = "inspections", params(HazardQuery),
+    responses((status = 200, body = Page<HazardOut>), (status = 400, body = ErrorEnvelope)))]
+pub async fn list_hazards(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<HazardQuery>,
+) -> ApiResult<Json<Page<HazardOut>>> {
+    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let f = repo::hazards::HazardFilter {
+        enterprise_id: q.enterprise_id,
+        village_id: q.village_id,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| HazardStatus::parse(s).ok_or_else(|| ApiError::bad_request("status")))
+            .transpose()?,
+        severity: q
+            .severity
+            .as_deref()
+            .map(|s| Severity::parse(s).ok_or_else(|| ApiError::bad_request("severity")))
+            .transpose()?,
+        overdue: q.overdue,
+    };
+    let now = chrono::Utc::now();
+    let policy = state.settings.policy;
+    let rows = repo::hazards::list(&state.db, &auth.scope, &f, &policy, now, &page).await?;
+    Ok(Json(page_out(&state, rows, |h| {
+        HazardOut::new(h, &policy, now)
+    })))
+}
+
+/// One hazard with its history.
+#[utoipa::path(get, path = "/hazards/{id}", tag = "inspections", params(("id" = Uuid, Path)),
+    responses((status = 200, body = HazardOut), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_hazard(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<HazardOut>> {
+    let h = repo::hazards::get(&state.db, &auth.scope, id).await?;
+    Ok(Json(HazardOut::new(
+        h,
+        &state.settings.policy,
+        chrono::Utc::now(),
+    )))
+}

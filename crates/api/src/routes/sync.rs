@@ -1,0 +1,176 @@
+//! `POST /sync/push`, `GET /sync/pull`.
+
+use anjian_domain::Role;
+use anjian_store::sync::{self, CursorState, Record, pull::fingerprint};
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::context;
+use crate::dto::{
+    ChangeOut, EnterpriseOut, ErrorEnvelope, HazardOut, InspectionOut, PhotoOut, PullOut, PushIn,
+    PushOut, PushResultOut, ResultError, TemplateOut, VillageOut,
+};
+use crate::error::{ApiError, ApiResult, message};
+use crate::extract::{ApiQuery, Auth, body_bytes, parse_json};
+use crate::state::AppState;
+
+/// Applies a device's queued mutations in `seq` order, each at most once.
+#[utoipa::path(post, path = "/sync/push", tag = "sync", request_body = PushIn,
+    responses((status = 200, body = PushOut), (status = 403, body = ErrorEnvelope, description = "another user's device"),
+        (status = 413, body = ErrorEnvelope), (status = 426, body = ErrorEnvelope, description = "unsupported protocol"),
+        (status = 503, body = ErrorEnvelope, description = "nothing could be processed; retry later")))]
+pub async fn push(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Request,
+) -> ApiResult<Json<PushOut>> {
+    let ct = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.to_ascii_lowercase().starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ));
+    }
+    let bytes = body_bytes(req, &state).await?;
+    let raw: serde_json::Value = parse_json(&bytes)?;
+    // The protocol is checked before the shape, so that a future client's queue is kept.
+    if let Some(p) = raw.get("protocol").and_then(serde_json::Value::as_i64)
+        && p != sync::push::PROTOCOL
+    {
+        return Err(
+            ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required")
+                .with_details(json!({ "supported": [sync::push::PROTOCOL] })),
+        );
+    }
+    let body: PushIn = parse_json(&bytes)?;
+    if body.mutations.len() > sync::push::MAX_MUTATIONS {
+        return Err(
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                .with_details(json!({ "max_mutations": sync::push::MAX_MUTATIONS })),
+        );
+    }
+    let answer = sync::push::push(
+        &state.db,
+        auth.actor(),
+        &auth.user,
+        body.device_id,
+        body.mutations,
+        &state.settings.policy,
+    )
+    .await
+    .map_err(|e| match e {
+        anjian_domain::Error::Internal(cause) => {
+            let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+            e.retry_after = Some(5);
+            e.cause = Some(cause);
+            e
+        }
+        other => other.into(),
+    })?;
+    let lang = context::current().lang;
+    let now = chrono::Utc::now();
+    Ok(Json(PushOut {
+        results: answer
+            .results
+            .into_iter()
+            .map(|r| PushResultOut {
+                seq: r.outcome.seq,
+                status: r.outcome.status,
+                entity_type: r.outcome.entity_type,
+                entity_id: r.outcome.entity_id,
+                version: r.outcome.version,
+                replayed: r.replayed,
+                error: r.outcome.error.map(|e| ResultError {
+                    message: message(&e.code, lang).to_owned(),
+                    code: e.code,
+                    details: e.details,
+                }),
+                server_entity: r
+                    .server_entity
+                    .map(|h| HazardOut::new(h, &state.settings.policy, now)),
+            })
+            .collect(),
+        last_processed_seq: answer.last_processed_seq,
+        server_time: now,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    pub device_id: Uuid,
+    pub cursor: Option<String>,
+    /// Default 500, at most 2000.
+    pub limit: Option<usize>,
+}
+
+fn data_of(
+    r: Record,
+    state: &AppState,
+    show_gps: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    let v = match r {
+        Record::Village(v) => serde_json::to_value(VillageOut::from(v)),
+        Record::Enterprise(e) => serde_json::to_value(EnterpriseOut::from(e)),
+        Record::Template(t) => serde_json::to_value(TemplateOut::from(t)),
+        Record::Inspection(i) => serde_json::to_value(InspectionOut::from(i)),
+        Record::Hazard(h) => serde_json::to_value(HazardOut::new(h, &state.settings.policy, now)),
+        Record::Photo(p) => serde_json::to_value(PhotoOut::new(p, show_gps)),
+    };
+    v.unwrap_or(serde_json::Value::Null)
+}
+
+/// Changes of the caller's scope after `cursor`; without a cursor, a full snapshot in pages.
+#[utoipa::path(get, path = "/sync/pull", tag = "sync", params(PullQuery),
+    responses((status = 200, body = PullOut), (status = 403, body = ErrorEnvelope, description = "another user's device")))]
+pub async fn pull(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<PullQuery>,
+) -> ApiResult<Json<PullOut>> {
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=2000).contains(&limit) {
+        return Err(ApiError::bad_request("limit"));
+    }
+    let cursor = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| {
+        state
+            .keys
+            .open("sync", c)
+            .and_then(|raw| serde_json::from_slice::<CursorState>(&raw).ok())
+    });
+    let a = sync::pull::pull(&state.db, &auth.user, q.device_id, cursor, limit).await?;
+    debug_assert_eq!(a.cursor.scope, fingerprint(&auth.user));
+    let sealed = state.keys.seal(
+        "sync",
+        &serde_json::to_vec(&a.cursor).map_err(ApiError::internal)?,
+    );
+    let show_gps = auth.role() != Role::Enterprise;
+    let now = chrono::Utc::now();
+    Ok(Json(PullOut {
+        changes: a
+            .changes
+            .into_iter()
+            .map(|c| ChangeOut {
+                entity_type: c.entity_type.to_owned(),
+                entity_id: c.entity_id,
+                op: if c.data.is_some() { "upsert" } else { "delete" }.to_owned(),
+                version: c.version,
+                data: c.data.map(|d| data_of(d, &state, show_gps, now)),
+            })
+            .collect(),
+        cursor: sealed,
+        has_more: a.has_more,
+        reset: a.reset,
+        last_processed_seq: a.last_processed_seq,
+    }))
+}

@@ -1,0 +1,983 @@
+//! The effect of each mutation type, checked against the pusher's role and scope.
+
+use std::collections::{BTreeMap, HashSet};
+
+use anjian_domain::{
+    DeadlinePolicy, Error, FieldErrors, HazardAction, HazardStatus, Role, Severity,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::push::Mutation;
+use crate::WriteTx;
+use crate::entity::{
+    campaign, checklist_item, checklist_template, enterprise, hazard, hazard_event, inspection,
+    inspection_result, photo,
+};
+use crate::repo::hazards::{HazardFull, with_history};
+use crate::repo::users::User;
+
+/// A mutation that took effect.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub entity_type: &'static str,
+    pub entity_id: Uuid,
+    pub version: i64,
+}
+
+/// Why a mutation did not take effect.
+#[derive(Debug)]
+pub enum MutErr {
+    /// `rejected` with an error code.
+    Rejected {
+        entity_type: Option<&'static str>,
+        entity_id: Option<Uuid>,
+        error: Error,
+    },
+    /// `conflict`: the server's record changed in a way the mutation can't merge.
+    Conflict {
+        hazard_id: Option<Uuid>,
+        code: &'static str,
+        details: Option<Value>,
+    },
+    /// The database failed; the push stops here.
+    Internal(Error),
+}
+
+impl MutErr {
+    /// (`status`, `code`, details) for the result.
+    pub fn describe(&self) -> (&'static str, &'static str, Option<Value>) {
+        match self {
+            MutErr::Conflict { code, details, .. } => ("conflict", code, details.clone()),
+            MutErr::Rejected { error, .. } => match error {
+                Error::NotFound => ("rejected", "not_found", None),
+                Error::Forbidden => ("rejected", "forbidden", None),
+                Error::Validation(f) => (
+                    "rejected",
+                    "validation_failed",
+                    Some(json!({ "fields": f })),
+                ),
+                Error::Conflict(what) => ("rejected", "conflict", Some(json!({ "field": what }))),
+                Error::BadRequest(r) => {
+                    ("rejected", "invalid_request", Some(json!({ "reason": r })))
+                }
+                _ => ("rejected", "internal", None),
+            },
+            MutErr::Internal(_) => ("rejected", "internal", None),
+        }
+    }
+
+    pub fn entity_type(&self) -> Option<&'static str> {
+        match self {
+            MutErr::Rejected { entity_type, .. } => *entity_type,
+            MutErr::Conflict {
+                hazard_id: Some(_), ..
+            } => Some("hazard"),
+            _ => None,
+        }
+    }
+
+    pub fn entity_id(&self) -> Option<Uuid> {
+        match self {
+            MutErr::Rejected { entity_id, .. } => *entity_id,
+            MutErr::Conflict { hazard_id, .. } => *hazard_id,
+            MutErr::Internal(_) => None,
+        }
+    }
+}
+
+type Step<T> = std::result::Result<T, MutErr>;
+
+/// Wraps a domain error, telling database failures apart.
+fn rej(entity_type: &'static str, entity_id: Option<Uuid>) -> impl Fn(Error) -> MutErr {
+    move |error| match error {
+        Error::Internal(_) => MutErr::Internal(error),
+        Error::InvalidTransition { from, missing } => MutErr::Conflict {
+            hazard_id: entity_id,
+            code: "invalid_transition",
+            details: Some(json!({ "from_status": from, "missing": missing })),
+        },
+        Error::VersionMismatch { .. } => MutErr::Conflict {
+            hazard_id: entity_id,
+            code: "conflict",
+            details: None,
+        },
+        error => MutErr::Rejected {
+            entity_type: Some(entity_type),
+            entity_id,
+            error,
+        },
+    }
+}
+
+fn db(e: sea_orm::DbErr) -> MutErr {
+    MutErr::Internal(Error::internal(e))
+}
+
+/// Parses a payload, naming the offending field.
+fn parse<T: DeserializeOwned>(entity_type: &'static str, v: &Value) -> Step<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." {
+            "payload".to_owned()
+        } else {
+            format!("payload.{field}")
+        };
+        let mut f = FieldErrors::new();
+        f.add(field, "invalid");
+        MutErr::Rejected {
+            entity_type: Some(entity_type),
+            entity_id: v
+                .get("id")
+                .and_then(|i| i.as_str())
+                .and_then(|s| s.parse().ok()),
+            error: Error::Validation(f),
+        }
+    })
+}
+
+/// Applies one mutation inside the caller's savepoint.
+pub async fn apply(
+    tx: &mut WriteTx,
+    user: &User,
+    m: &Mutation,
+    policy: &DeadlinePolicy,
+) -> Step<Applied> {
+    match m.kind.as_str() {
+        "inspection.create" => inspection_create(tx, user, parse("inspection", &m.payload)?).await,
+        "hazard.create" => hazard_create(tx, user, parse("hazard", &m.payload)?, policy).await,
+        "hazard.update" => {
+            hazard_update(
+                tx,
+                user,
+                parse("hazard", &m.payload)?,
+                m.base_version,
+                policy,
+            )
+            .await
+        }
+        "hazard.review" => hazard_review(tx, user, parse("hazard", &m.payload)?).await,
+        "photo.declare" => photo_declare(tx, user, parse("photo", &m.payload)?).await,
+        _ => Err(MutErr::Rejected {
+            entity_type: None,
+            entity_id: None,
+            error: Error::validation("type", "unknown_mutation_type"),
+        }),
+    }
+}
+
+/// The enterprise, if it exists and the user's scope sees it.
+async fn enterprise_in_scope(
+    tx: &WriteTx,
+    user: &User,
+    id: Uuid,
+    et: &'static str,
+    eid: Uuid,
+) -> Step<enterprise::Model> {
+    let e = enterprise::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(db)?;
+    match e {
+        Some(e) if user.scope().sees_enterprise(e.id, e.village_id) => Ok(e),
+        _ => Err(MutErr::Rejected {
+            entity_type: Some(et),
+            entity_id: Some(eid),
+            error: Error::NotFound,
+        }),
+    }
+}
+
+fn require_field_role(user: &User, et: &'static str, id: Uuid) -> Step<()> {
+    match user.role() {
+        Role::Admin | Role::Office | Role::Inspector => Ok(()),
+        Role::Enterprise => Err(MutErr::Rejected {
+            entity_type: Some(et),
+            entity_id: Some(id),
+            error: Error::Forbidden,
+        }),
+    }
+}
+
+/// Where a photo is attached.
+struct Owner<'a> {
+    kind: &'static str,
+    id: Uuid,
+    item: Option<&'a str>,
+    enterprise_id: Uuid,
+}
+
+/// Attaches declared photos to a record. A photo belongs to one record only.
+async fn attach(
+    tx: &mut WriteTx,
+    user: &User,
+    ids: &[Uuid],
+    owner: Owner<'_>,
+    et: &'static str,
+) -> Step<()> {
+    let mut seen = HashSet::new();
+    for (pos, id) in ids.iter().enumerate() {
+        if !seen.insert(*id) {
+            let mut f = FieldErrors::new();
+            f.add("photo_ids", "duplicate");
+            return Err(MutErr::Rejected {
+                entity_type: Some(et),
+                entity_id: Some(owner.id),
+                error: Error::Validation(f),
+            });
+        }
+        let p = photo::Entity::find_by_id(*id)
+            .one(tx.txn())
+            .await
+            .map_err(db)?;
+        let Some(p) = p.filter(|p| p.declared_by == user.user.id || user.role().is_staff()) else {
+            return Err(MutErr::Rejected {
+                entity_type: Some(et),
+                entity_id: Some(owner.id),
+                error: Error::NotFound,
+            });
+        };
+        let same_owner = p.owner_type.as_deref() == Some(owner.kind)
+            && p.owner_id == Some(owner.id)
+            && p.owner_item.as_deref() == owner.item;
+        if p.owner_id.is_some() && !same_owner {
+            return Err(MutErr::Rejected {
+                entity_type: Some(et),
+                entity_id: Some(owner.id),
+                error: Error::Conflict("photo_ids".into()),
+            });
+        }
+        if same_owner {
+            continue;
+        }
+        let after = photo::Model {
+            owner_type: Some(owner.kind.to_owned()),
+            owner_id: Some(owner.id),
+            owner_item: owner.item.map(str::to_owned),
+            owner_position: Some(pos as i64),
+            enterprise_id: Some(owner.enterprise_id),
+            ..p.clone()
+        };
+        tx.update("photo.attach", &p, after)
+            .await
+            .map_err(rej(et, Some(owner.id)))?;
+    }
+    Ok(())
+}
+
+fn text(f: &mut FieldErrors, field: &str, v: &str, required: bool, max: usize) -> String {
+    let t = v.trim();
+    if required && t.is_empty() {
+        f.add(field, "required");
+    } else if t.chars().count() > max {
+        f.add(field, "too_long");
+    }
+    t.to_owned()
+}
+
+#[derive(Deserialize)]
+struct ResultIn {
+    item_code: String,
+    outcome: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    photo_ids: Vec<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct LocationIn {
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Deserialize)]
+struct InspectionIn {
+    id: Uuid,
+    enterprise_id: Uuid,
+    #[serde(default)]
+    campaign_id: Option<Uuid>,
+    template_id: Uuid,
+    #[serde(default)]
+    template_version: Option<i64>,
+    started_at: DateTime<Utc>,
+    #[serde(default)]
+    finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    location: Option<LocationIn>,
+    #[serde(default)]
+    results: Vec<ResultIn>,
+    #[serde(default)]
+    summary: String,
+}
+
+async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> Step<Applied> {
+    const ET: &str = "inspection";
+    require_field_role(user, ET, p.id)?;
+    let e = enterprise_in_scope(tx, user, p.enterprise_id, ET, p.id).await?;
+    if inspection::Entity::find_by_id(p.id)
+        .one(tx.txn())
+        .await
+        .map_err(db)?
+        .is_some()
+    {
+        return Err(MutErr::Rejected {
+            entity_type: Some(ET),
+            entity_id: Some(p.id),
+            error: Error::Conflict("id".into()),
+        });
+    }
+    let mut f = FieldErrors::new();
+    let t = checklist_template::Entity::find_by_id(p.template_id)
+        .one(tx.txn())
+        .await
+        .map_err(db)?;
+    let items: Vec<checklist_item::Model> = match &t {
+        Some(t) => checklist_item::Entity::find()
+            .filter(checklist_item::Column::TemplateId.eq(t.id))
+            .all(tx.txn())
+            .await
+            .map_err(db)?,
+        None => {
+            f.add("template_id", "unknown");
+            Vec::new()
+        }
+    };
+    if let (Some(t), Some(v)) = (&t, p.template_version)
+        && t.version != v
+    {
+        f.add("template_version", "mismatch");
+    }
+    if let Some(c) = p.campaign_id
+        && campaign::Entity::find_by_id(c)
+            .one(tx.txn())
+            .await
+            .map_err(db)?
+            .is_none()
+    {
+        f.add("campaign_id", "unknown");
+    }
+    if let Some(fin) = p.finished_at
+        && fin < p.started_at
+    {
+        f.add("finished_at", "before_started_at");
+    }
+    if let Some(l) = &p.location
+        && !((-90.0..=90.0).contains(&l.lat) && (-180.0..=180.0).contains(&l.lon))
+    {
+        f.add("location", "invalid");
+    }
+    let mut codes = HashSet::new();
+    for (i, r) in p.results.iter().enumerate() {
+        if t.is_some() && !items.iter().any(|it| it.code == r.item_code) {
+            f.add(format!("results[{i}].item_code"), "unknown");
+        }
+        if !codes.insert(&r.item_code) {
+            f.add(format!("results[{i}].item_code"), "duplicate");
+        }
+        if !["pass", "fail", "na"].contains(&r.outcome.as_str()) {
+            f.add(format!("results[{i}].outcome"), "invalid");
+        }
+        if r.note.chars().count() > 2000 {
+            f.add(format!("results[{i}].note"), "too_long");
+        }
+    }
+    let summary = text(&mut f, "summary", &p.summary, false, 4000);
+    f.into_result().map_err(rej(ET, Some(p.id)))?;
+    let now = Utc::now();
+    let m = inspection::Model {
+        id: p.id,
+        enterprise_id: e.id,
+        campaign_id: p.campaign_id,
+        template_id: p.template_id,
+        template_version: t.as_ref().map_or(1, |t| t.version),
+        inspector_id: user.user.id,
+        started_at: p.started_at,
+        finished_at: p.finished_at,
+        lat: p.location.as_ref().map(|l| l.lat),
+        lon: p.location.as_ref().map(|l| l.lon),
+        summary,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let m = tx
+        .insert("inspection.create", m)
+        .await
+        .map_err(rej(ET, Some(p.id)))?;
+    let rows: Vec<inspection_result::ActiveModel> = p
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| inspection_result::ActiveModel {
+            inspection_id: sea_orm::Set(m.id),
+            position: sea_orm::Set(i as i64),
+            item_code: sea_orm::Set(r.item_code.clone()),
+            outcome: sea_orm::Set(r.outcome.clone()),
+            note: sea_orm::Set(r.note.trim().to_owned()),
+            photo_ids: sea_orm::Set(json!(r.photo_ids)),
+        })
+        .collect();
+    if !rows.is_empty() {
+        inspection_result::Entity::insert_many(rows)
+            .exec_without_returning(tx.txn())
+            .await
+            .map_err(db)?;
+    }
+    for r in &p.results {
+        let owner = Owner {
+            kind: "inspection_result",
+            id: m.id,
+            item: Some(&r.item_code),
+            enterprise_id: e.id,
+        };
+        attach(tx, user, &r.photo_ids, owner, ET).await?;
+    }
+    Ok(Applied {
+        entity_type: ET,
+        entity_id: m.id,
+        version: m.version,
+    })
+}
+
+#[derive(Deserialize)]
+struct HazardIn {
+    id: Uuid,
+    enterprise_id: Uuid,
+    #[serde(default)]
+    inspection_id: Option<Uuid>,
+    #[serde(default)]
+    item_code: Option<String>,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category: String,
+    severity: String,
+    found_at: DateTime<Utc>,
+    #[serde(default)]
+    deadline: Option<NaiveDate>,
+    #[serde(default)]
+    responsible_person: String,
+    #[serde(default)]
+    measures: String,
+    #[serde(default)]
+    photo_ids: Vec<Uuid>,
+}
+
+async fn event(
+    tx: &WriteTx,
+    hazard_id: Uuid,
+    user: &User,
+    action: &str,
+    (from, to): (Option<HazardStatus>, Option<HazardStatus>),
+    comment: &str,
+    photo_ids: &[Uuid],
+) -> Step<Uuid> {
+    let id = Uuid::now_v7();
+    hazard_event::Entity::insert(hazard_event::ActiveModel {
+        id: sea_orm::Set(id),
+        hazard_id: sea_orm::Set(hazard_id),
+        at: sea_orm::Set(Utc::now()),
+        actor_id: sea_orm::Set(Some(user.user.id)),
+        action: sea_orm::Set(action.to_owned()),
+        from_status: sea_orm::Set(from.map(|s| s.as_str().to_owned())),
+        to_status: sea_orm::Set(to.map(|s| s.as_str().to_owned())),
+        comment: sea_orm::Set(comment.to_owned()),
+        photo_ids: sea_orm::Set(json!(photo_ids)),
+    })
+    .exec_without_returning(tx.txn())
+    .await
+    .map_err(db)?;
+    Ok(id)
+}
+
+async fn hazard_create(
+    tx: &mut WriteTx,
+    user: &User,
+    p: HazardIn,
+    policy: &DeadlinePolicy,
+) -> Step<Applied> {
+    const ET: &str = "hazard";
+    require_field_role(user, ET, p.id)?;
+    let e = enterprise_in_scope(tx, user, p.enterprise_id, ET, p.id).await?;
+    if hazard::Entity::find_by_id(p.id)
+        .one(tx.txn())
+        .await
+        .map_err(db)?
+        .is_some()
+    {
+        return Err(MutErr::Rejected {
+            entity_type: Some(ET),
+            entity_id: Some(p.id),
+            error: Error::Conflict("id".into()),
+        });
+    }
+    if let Some(i) = p.inspection_id {
+        let found = inspection::Entity::find_by_id(i)
+            .one(tx.txn())
+            .await
+            .map_err(db)?;
+        if found.is_none_or(|i| i.enterprise_id != e.id) {
+            return Err(MutErr::Rejected {
+                entity_type: Some(ET),
+                entity_id: Some(p.id),
+                error: Error::NotFound,
+            });
+        }
+    }
+    let mut f = FieldErrors::new();
+    let title = text(&mut f, "title", &p.title, true, 200);
+    let description = text(&mut f, "description", &p.description, false, 4000);
+    let category = text(&mut f, "category", &p.category, false, 100);
+    let responsible_person = text(
+        &mut f,
+        "responsible_person",
+        &p.responsible_person,
+        false,
+        100,
+    );
+    let measures = text(&mut f, "measures", &p.measures, false, 4000);
+    let severity = Severity::parse(&p.severity);
+    if severity.is_none() {
+        f.add("severity", "invalid");
+    }
+    let deadline = match policy.deadline(
+        p.found_at,
+        severity.unwrap_or(Severity::General),
+        p.deadline,
+    ) {
+        Ok(d) => Some(d),
+        Err(Error::Validation(v)) => {
+            for (k, rs) in v.0 {
+                for r in rs {
+                    f.add(k.clone(), r);
+                }
+            }
+            None
+        }
+        Err(e) => return Err(MutErr::Internal(e)),
+    };
+    f.into_result().map_err(rej(ET, Some(p.id)))?;
+    let (Some(severity), Some(deadline)) = (severity, deadline) else {
+        return Err(MutErr::Internal(Error::internal(anyhow::anyhow!(
+            "validated hazard without severity"
+        ))));
+    };
+    let now = Utc::now();
+    let m = hazard::Model {
+        id: p.id,
+        enterprise_id: e.id,
+        inspection_id: p.inspection_id,
+        item_code: p
+            .item_code
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        title,
+        description,
+        category,
+        severity: severity.as_str().to_owned(),
+        status: HazardStatus::Open.as_str().to_owned(),
+        found_at: p.found_at,
+        deadline,
+        responsible_person,
+        measures,
+        closed_at: None,
+        plan: None,
+        photo_ids: json!(p.photo_ids),
+        field_versions: json!({}),
+        created_by: user.user.id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let m = tx
+        .insert("hazard.create", m)
+        .await
+        .map_err(rej(ET, Some(p.id)))?;
+    event(
+        tx,
+        m.id,
+        user,
+        "create",
+        (None, Some(HazardStatus::Open)),
+        "",
+        &[],
+    )
+    .await?;
+    attach(
+        tx,
+        user,
+        &p.photo_ids,
+        Owner {
+            kind: "hazard",
+            id: m.id,
+            item: None,
+            enterprise_id: e.id,
+        },
+        ET,
+    )
+    .await?;
+    Ok(Applied {
+        entity_type: ET,
+        entity_id: m.id,
+        version: m.version,
+    })
+}
+
+/// The fields a `hazard.update` may set.
+pub const UPDATABLE: [&str; 5] = [
+    "description",
+    "severity",
+    "deadline",
+    "responsible_person",
+    "measures",
+];
+
+#[derive(Deserialize)]
+struct HazardUpdateIn {
+    id: Uuid,
+    fields: serde_json::Map<String, Value>,
+}
+
+fn field_value(h: &hazard::Model, field: &str) -> Value {
+    match field {
+        "description" => json!(h.description),
+        "severity" => json!(h.severity),
+        "deadline" => json!(h.deadline),
+        "responsible_person" => json!(h.responsible_person),
+        "measures" => json!(h.measures),
+        _ => Value::Null,
+    }
+}
+
+/// The hazard in scope, or `not_found`.
+async fn hazard_in_scope(tx: &WriteTx, user: &User, id: Uuid) -> Step<hazard::Model> {
+    let h = hazard::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(db)?;
+    let Some(h) = h else {
+        return Err(MutErr::Rejected {
+            entity_type: Some("hazard"),
+            entity_id: Some(id),
+            error: Error::NotFound,
+        });
+    };
+    enterprise_in_scope(tx, user, h.enterprise_id, "hazard", id).await?;
+    Ok(h)
+}
+
+async fn hazard_update(
+    tx: &mut WriteTx,
+    user: &User,
+    p: HazardUpdateIn,
+    base: Option<i64>,
+    policy: &DeadlinePolicy,
+) -> Step<Applied> {
+    const ET: &str = "hazard";
+    let h = hazard_in_scope(tx, user, p.id).await?;
+    require_field_role(user, ET, p.id)?;
+    let status = HazardStatus::parse(&h.status).unwrap_or(HazardStatus::Open);
+    let mut f = FieldErrors::new();
+    let Some(base) = base else {
+        f.add("base_version", "required");
+        return Err(rej(ET, Some(p.id))(Error::Validation(f)));
+    };
+    for k in p.fields.keys() {
+        if !UPDATABLE.contains(&k.as_str()) {
+            f.add(format!("fields.{k}"), "not_updatable");
+        }
+    }
+    if p.fields.is_empty() {
+        f.add("fields", "required");
+    }
+    let mut after = h.clone();
+    for (k, v) in &p.fields {
+        let s = v.as_str();
+        match (k.as_str(), s) {
+            ("description", Some(s)) => {
+                after.description = text(&mut f, "fields.description", s, false, 4000)
+            }
+            ("measures", Some(s)) => {
+                after.measures = text(&mut f, "fields.measures", s, false, 4000)
+            }
+            ("responsible_person", Some(s)) => {
+                after.responsible_person = text(&mut f, "fields.responsible_person", s, false, 100)
+            }
+            ("severity", Some(s)) => match Severity::parse(s) {
+                Some(sev) => after.severity = sev.as_str().to_owned(),
+                None => f.add("fields.severity", "invalid"),
+            },
+            ("deadline", Some(s)) => match s.parse::<NaiveDate>() {
+                Ok(d) if d >= policy.office_date(h.found_at) => after.deadline = d,
+                Ok(_) => f.add("fields.deadline", "before_found_at"),
+                Err(_) => f.add("fields.deadline", "invalid"),
+            },
+            (k, _) if UPDATABLE.contains(&k) => f.add(format!("fields.{k}"), "invalid_type"),
+            _ => {}
+        }
+    }
+    f.into_result().map_err(rej(ET, Some(p.id)))?;
+    if status.is_final() {
+        return Err(rej(ET, Some(p.id))(Error::InvalidTransition {
+            from: h.status.clone(),
+            missing: None,
+        }));
+    }
+    let mut versions: BTreeMap<String, i64> =
+        serde_json::from_value(h.field_versions.clone()).unwrap_or_default();
+    // A field changed on the server after base_version and set differently here: conflict.
+    let clashing: Vec<&String> = p
+        .fields
+        .keys()
+        .filter(|k| {
+            versions.get(*k).copied().unwrap_or(1) > base
+                && field_value(&after, k) != field_value(&h, k)
+        })
+        .collect();
+    if !clashing.is_empty() {
+        return Err(MutErr::Conflict {
+            hazard_id: Some(h.id),
+            code: "conflict",
+            details: Some(json!({ "fields": clashing })),
+        });
+    }
+    let changed: Vec<&str> = UPDATABLE
+        .iter()
+        .copied()
+        .filter(|k| field_value(&after, k) != field_value(&h, k))
+        .collect();
+    if changed.is_empty() {
+        return Ok(Applied {
+            entity_type: ET,
+            entity_id: h.id,
+            version: h.version,
+        });
+    }
+    for k in &changed {
+        versions.insert((*k).to_owned(), h.version + 1);
+    }
+    after.field_versions = json!(versions);
+    let m = tx
+        .update("hazard.update", &h, after)
+        .await
+        .map_err(rej(ET, Some(h.id)))?;
+    event(
+        tx,
+        h.id,
+        user,
+        "update",
+        (Some(status), Some(status)),
+        &changed.join(","),
+        &[],
+    )
+    .await?;
+    Ok(Applied {
+        entity_type: ET,
+        entity_id: m.id,
+        version: m.version,
+    })
+}
+
+#[derive(Deserialize)]
+struct ReviewIn {
+    id: Uuid,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    photo_ids: Vec<Uuid>,
+}
+
+/// The six parts of a governance plan for a major hazard.
+pub const PLAN_PARTS: [&str; 6] = [
+    "objectives",
+    "measures",
+    "funding",
+    "organisation",
+    "timeline",
+    "safety_measures",
+];
+
+async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Applied> {
+    const ET: &str = "hazard";
+    let h = hazard_in_scope(tx, user, p.id).await?;
+    let action = match p.decision.as_str() {
+        "accept" => HazardAction::Accept,
+        "reject" => HazardAction::Reject,
+        _ => {
+            return Err(rej(ET, Some(p.id))(Error::validation(
+                "decision", "invalid",
+            )));
+        }
+    };
+    let severity = Severity::parse(&h.severity).unwrap_or(Severity::General);
+    if !action.permitted(user.role(), severity) {
+        return Err(MutErr::Rejected {
+            entity_type: Some(ET),
+            entity_id: Some(p.id),
+            error: Error::Forbidden,
+        });
+    }
+    let comment = p.comment.trim().to_owned();
+    if action == HazardAction::Reject && comment.is_empty() {
+        return Err(rej(ET, Some(p.id))(Error::validation(
+            "comment", "required",
+        )));
+    }
+    let from = HazardStatus::parse(&h.status).unwrap_or(HazardStatus::Open);
+    let to = from.apply(action).map_err(rej(ET, Some(h.id)))?;
+    if action == HazardAction::Accept && severity == Severity::Major {
+        let complete = h.plan.as_ref().is_some_and(|plan| {
+            PLAN_PARTS.iter().all(|k| {
+                plan.get(k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.trim().is_empty())
+            })
+        });
+        if !complete {
+            return Err(rej(ET, Some(h.id))(Error::InvalidTransition {
+                from: h.status.clone(),
+                missing: Some("plan".into()),
+            }));
+        }
+    }
+    let mut after = h.clone();
+    after.status = to.as_str().to_owned();
+    after.closed_at = (to == HazardStatus::Closed).then(Utc::now);
+    let m = tx
+        .update("hazard.review", &h, after)
+        .await
+        .map_err(rej(ET, Some(h.id)))?;
+    let ev = event(
+        tx,
+        h.id,
+        user,
+        &format!("review.{}", p.decision),
+        (Some(from), Some(to)),
+        &comment,
+        &p.photo_ids,
+    )
+    .await?;
+    attach(
+        tx,
+        user,
+        &p.photo_ids,
+        Owner {
+            kind: "review",
+            id: ev,
+            item: None,
+            enterprise_id: h.enterprise_id,
+        },
+        ET,
+    )
+    .await?;
+    Ok(Applied {
+        entity_type: ET,
+        entity_id: m.id,
+        version: m.version,
+    })
+}
+
+#[derive(Deserialize)]
+struct PhotoIn {
+    id: Uuid,
+    sha256: String,
+    size: i64,
+    content_type: String,
+    #[serde(default)]
+    taken_at: Option<DateTime<Utc>>,
+}
+
+/// Largest photo accepted.
+pub const MAX_PHOTO_BYTES: i64 = 25 * 1024 * 1024;
+
+async fn photo_declare(tx: &mut WriteTx, user: &User, p: PhotoIn) -> Step<Applied> {
+    const ET: &str = "photo";
+    let mut f = FieldErrors::new();
+    if p.sha256.len() != 64
+        || !p
+            .sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        f.add("sha256", "invalid");
+    }
+    if !(1..=MAX_PHOTO_BYTES).contains(&p.size) {
+        f.add("size", "out_of_range");
+    }
+    if !["image/jpeg", "image/png", "image/webp"].contains(&p.content_type.as_str()) {
+        f.add("content_type", "unsupported");
+    }
+    f.into_result().map_err(rej(ET, Some(p.id)))?;
+    if let Some(existing) = photo::Entity::find_by_id(p.id)
+        .one(tx.txn())
+        .await
+        .map_err(db)?
+    {
+        // Declaring the same photo again is harmless; another photo under that id is not.
+        if existing.declared_by == user.user.id
+            && existing.sha256 == p.sha256
+            && existing.size == p.size
+        {
+            return Ok(Applied {
+                entity_type: ET,
+                entity_id: existing.id,
+                version: existing.version,
+            });
+        }
+        return Err(MutErr::Rejected {
+            entity_type: Some(ET),
+            entity_id: Some(p.id),
+            error: Error::Conflict("id".into()),
+        });
+    }
+    let m = photo::Model {
+        id: p.id,
+        sha256: p.sha256,
+        size: p.size,
+        content_type: p.content_type,
+        status: "pending_upload".into(),
+        declared_by: user.user.id,
+        declared_at: Utc::now(),
+        taken_at: p.taken_at,
+        uploaded_at: None,
+        processed_at: None,
+        width: None,
+        height: None,
+        gps_lat: None,
+        gps_lon: None,
+        owner_type: None,
+        owner_id: None,
+        owner_item: None,
+        owner_position: None,
+        enterprise_id: None,
+        version: 1,
+    };
+    let m = tx
+        .insert("photo.declare", m)
+        .await
+        .map_err(rej(ET, Some(p.id)))?;
+    Ok(Applied {
+        entity_type: ET,
+        entity_id: m.id,
+        version: m.version,
+    })
+}
+
+/// The hazard as it is now, for `server_entity`.
+pub async fn current_hazard(tx: &WriteTx, id: Uuid) -> anjian_domain::Result<Option<HazardFull>> {
+    let h = hazard::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    match h {
+        Some(h) => Ok(with_history(tx.txn(), vec![h]).await?.pop()),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,295 @@
+//! Push: a device's mutations, applied in `seq` order, each at most once.
+//!
+//! One transaction per push: the device row is locked, each mutation runs inside
+//! a savepoint, its outcome is stored beside the effect, and the device's
+//! `last_processed_seq` advances with them. A rejected or conflicting mutation
+//! is recorded and the queue moves on. Nothing is answered before the commit.
+
+use anjian_domain::{DeadlinePolicy, Error, Result};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::apply::{self, Applied, MutErr};
+use crate::entity::{device, sync_mutation};
+use crate::repo::hazards::HazardFull;
+use crate::repo::users::User;
+use crate::{Actor, Db, WriteTx};
+
+/// The protocol version this server speaks.
+pub const PROTOCOL: i64 = 1;
+/// At most this many mutations in one push.
+pub const MAX_MUTATIONS: usize = 500;
+/// At most this many bytes in one push body.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+
+/// One queued change from a device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mutation {
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub base_version: Option<i64>,
+    #[serde(default)]
+    pub client_time: Option<DateTime<Utc>>,
+    pub payload: Value,
+}
+
+impl Mutation {
+    /// What makes two submissions of a `seq` the same mutation.
+    fn fingerprint(&self) -> String {
+        let canonical = serde_json::json!({
+            "type": self.kind, "base_version": self.base_version, "payload": self.payload,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// An error inside a result: a code of api.md and optional details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeError {
+    pub code: String,
+    #[serde(default)]
+    pub details: Option<Value>,
+}
+
+/// What happened to a mutation; stored, and answered again on replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub seq: i64,
+    /// `applied` | `conflict` | `rejected`.
+    pub status: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub version: Option<i64>,
+    pub error: Option<OutcomeError>,
+}
+
+/// One result of a push.
+#[derive(Debug, Clone)]
+pub struct PushResult {
+    pub outcome: Outcome,
+    pub replayed: bool,
+    /// The hazard as it is on the server, for conflicts.
+    pub server_entity: Option<HazardFull>,
+}
+
+/// The answer to a push.
+#[derive(Debug, Clone)]
+pub struct PushAnswer {
+    pub results: Vec<PushResult>,
+    pub last_processed_seq: i64,
+}
+
+/// Registers the device for `user` on first use; another user's device is forbidden.
+pub async fn claim_device(db: &Db, device_id: Uuid, user_id: Uuid) -> Result<device::Model> {
+    let now = Utc::now();
+    let tx = db.write(Actor::system()).await?;
+    device::Entity::insert(device::ActiveModel {
+        id: sea_orm::Set(device_id),
+        user_id: sea_orm::Set(user_id),
+        last_processed_seq: sea_orm::Set(0),
+        scope_fingerprint: sea_orm::Set(None),
+        first_seen_at: sea_orm::Set(now),
+        last_seen_at: sea_orm::Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(device::Column::Id)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx.txn())
+    .await
+    .map_err(Error::internal)?;
+    let d = device::Entity::find_by_id(device_id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    if d.user_id != user_id {
+        return Err(Error::Forbidden);
+    }
+    Ok(d)
+}
+
+async fn lock_device(tx: &WriteTx, device_id: Uuid) -> Result<i64> {
+    let backend = tx.txn().get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT last_processed_seq FROM devices WHERE id = $1 FOR UPDATE"
+        }
+        _ => "SELECT last_processed_seq FROM devices WHERE id = ?",
+    };
+    let row = tx
+        .txn()
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [device_id.into()],
+        ))
+        .await
+        .map_err(Error::internal)?
+        .ok_or(Error::NotFound)?;
+    row.try_get("", "last_processed_seq")
+        .map_err(Error::internal)
+}
+
+fn outcome_of(seq: i64, r: &std::result::Result<Applied, MutErr>) -> Outcome {
+    match r {
+        Ok(a) => Outcome {
+            seq,
+            status: "applied".into(),
+            entity_type: Some(a.entity_type.to_owned()),
+            entity_id: Some(a.entity_id),
+            version: Some(a.version),
+            error: None,
+        },
+        Err(e) => {
+            let (status, code, details) = e.describe();
+            Outcome {
+                seq,
+                status: status.into(),
+                entity_type: e.entity_type().map(str::to_owned),
+                entity_id: e.entity_id(),
+                version: None,
+                error: Some(OutcomeError {
+                    code: code.into(),
+                    details,
+                }),
+            }
+        }
+    }
+}
+
+/// Applies a push for `user` from `device_id`.
+pub async fn push(
+    db: &Db,
+    actor: Actor,
+    user: &User,
+    device_id: Uuid,
+    mut mutations: Vec<Mutation>,
+    policy: &DeadlinePolicy,
+) -> Result<PushAnswer> {
+    claim_device(db, device_id, user.user.id).await?;
+    mutations.sort_by_key(|m| m.seq);
+    let mut tx = db.write(actor).await?;
+    let mut last = lock_device(&tx, device_id).await?;
+    let mut results = Vec::new();
+    let mut failure: Option<Error> = None;
+    for m in &mutations {
+        if m.seq <= last {
+            let stored = sync_mutation::Entity::find_by_id((device_id, m.seq))
+                .one(tx.txn())
+                .await
+                .map_err(Error::internal)?;
+            let result = match stored {
+                Some(s) if s.payload_hash == m.fingerprint() => {
+                    let outcome: Outcome =
+                        serde_json::from_value(s.outcome).map_err(Error::internal)?;
+                    let server_entity = match (&outcome.status[..], outcome.entity_id) {
+                        ("conflict", Some(id)) => apply::current_hazard(&tx, id).await?,
+                        _ => None,
+                    };
+                    PushResult {
+                        outcome,
+                        replayed: true,
+                        server_entity,
+                    }
+                }
+                _ => PushResult {
+                    outcome: Outcome {
+                        seq: m.seq,
+                        status: "rejected".into(),
+                        entity_type: None,
+                        entity_id: None,
+                        version: None,
+                        error: Some(OutcomeError {
+                            code: "seq_reused".into(),
+                            details: None,
+                        }),
+                    },
+                    replayed: false,
+                    server_entity: None,
+                },
+            };
+            results.push(result);
+            continue;
+        }
+        if m.seq != last + 1 {
+            break;
+        }
+        let sp = tx.savepoint().await?;
+        let r = apply::apply(&mut tx, user, m, policy).await;
+        match &r {
+            Ok(_) => tx.release_savepoint(sp).await?,
+            Err(MutErr::Internal(e)) => {
+                // The database failed: keep the processed prefix, answer it.
+                tx.rollback_to_savepoint(sp).await?;
+                failure = Some(Error::internal(anyhow::anyhow!("{e:?}")));
+                break;
+            }
+            Err(_) => tx.rollback_to_savepoint(sp).await?,
+        }
+        let outcome = outcome_of(m.seq, &r);
+        let server_entity = match &r {
+            Err(MutErr::Conflict {
+                hazard_id: Some(id),
+                ..
+            }) => apply::current_hazard(&tx, *id).await?,
+            _ => None,
+        };
+        sync_mutation::Entity::insert(sync_mutation::ActiveModel {
+            device_id: sea_orm::Set(device_id),
+            seq: sea_orm::Set(m.seq),
+            payload_hash: sea_orm::Set(m.fingerprint()),
+            outcome: sea_orm::Set(serde_json::to_value(&outcome).map_err(Error::internal)?),
+            processed_at: sea_orm::Set(Utc::now()),
+        })
+        .exec_without_returning(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+        last = m.seq;
+        results.push(PushResult {
+            outcome,
+            replayed: false,
+            server_entity,
+        });
+    }
+    let processed = results.iter().any(|r| !r.replayed);
+    if processed {
+        device::Entity::update_many()
+            .col_expr(
+                device::Column::LastProcessedSeq,
+                sea_orm::sea_query::Expr::value(last),
+            )
+            .col_expr(
+                device::Column::LastSeenAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(<device::Column as sea_orm::ColumnTrait>::eq(
+                &device::Column::Id,
+                device_id,
+            ))
+            .exec(tx.txn())
+            .await
+            .map_err(Error::internal)?;
+    }
+    if let Some(e) = failure
+        && !processed
+    {
+        return Err(e);
+    }
+    tx.commit().await?;
+    Ok(PushAnswer {
+        results,
+        last_processed_seq: last,
+    })
+}
+
+use sea_orm::QueryFilter;

@@ -1,0 +1,717 @@
+//! Offline sync: exactly-once push, conflicts, and a pull that never skips.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashSet};
+
+use anjian_tests::{Device, TestApp, envelope_code};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Field {
+    app: TestApp,
+    admin: String,
+    villages: Vec<String>,
+    /// Enterprises of villages[0], then of villages[1].
+    ents: [Vec<Value>; 2],
+}
+
+async fn field() -> Field {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (_, v) = app.get("/api/v1/villages", &admin).await;
+    let villages: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    let e0 = app
+        .all(
+            &format!("/api/v1/enterprises?village_id={}", villages[0]),
+            &admin,
+        )
+        .await;
+    let e1 = app
+        .all(
+            &format!("/api/v1/enterprises?village_id={}", villages[1]),
+            &admin,
+        )
+        .await;
+    Field {
+        app,
+        admin,
+        villages,
+        ents: [e0, e1],
+    }
+}
+
+impl Field {
+    async fn inspector(&self, name: &str, village: usize) -> Device {
+        self.app
+            .create_user(
+                &self.admin,
+                json!({"username": name, "display_name": name, "role": "inspector",
+                "village_ids": [self.villages[village]], "password": "inspector-password"}),
+            )
+            .await;
+        Device::new(self.app.login(name, "inspector-password").await)
+    }
+
+    async fn office(&self, name: &str) -> Device {
+        self.app
+            .create_user(&self.admin, json!({"username": name, "display_name": name, "role": "office", "password": "office-password-1"}))
+            .await;
+        Device::new(self.app.login(name, "office-password-1").await)
+    }
+}
+
+fn hazard(enterprise: &Value, severity: &str) -> Value {
+    json!({"id": Uuid::now_v7(), "enterprise_id": enterprise["id"], "title": "配电箱前堆放杂物",
+        "description": "车间配电箱前1米内堆放纸箱", "category": "电气", "severity": severity,
+        "found_at": "2026-11-27T02:00:00Z", "responsible_person": "王伟", "measures": "清理杂物", "photo_ids": []})
+}
+
+fn results(b: &Value) -> Vec<(i64, String, bool)> {
+    b["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["seq"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+                r["replayed"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_push_applies_in_order_and_a_repeat_is_replayed_not_reapplied() {
+    let f = field().await;
+    let mut d = f.inspector("insp_a", 0).await;
+    let e = &f.ents[0][0];
+    let (_, t) = f.app.get("/api/v1/templates", &f.admin).await;
+    let tpl = &t["items"][0];
+    let photo = Uuid::now_v7();
+    let inspection = Uuid::now_v7();
+    let item = tpl["items"][0]["code"].clone();
+    let mut h = hazard(e, "general");
+    h["inspection_id"] = json!(inspection);
+    h["photo_ids"] = json!([photo]);
+    let batch = vec![
+        d.mutation("photo.declare", None, json!({"id": photo, "sha256": "a".repeat(64), "size": 1000, "content_type": "image/jpeg"})),
+        d.mutation("inspection.create", None, json!({"id": inspection, "enterprise_id": e["id"], "template_id": tpl["id"],
+            "template_version": tpl["version"], "started_at": "2026-11-27T01:00:00Z", "finished_at": "2026-11-27T02:30:00Z",
+            "results": [{"item_code": item, "outcome": "fail", "note": "见隐患"}], "summary": "发现一般隐患1项"})),
+        d.mutation("hazard.create", None, h.clone()),
+    ];
+    let hazards0 = f.app.count("hazards").await;
+    let (s, b) = f.app.push(&d, batch.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        results(&b),
+        [
+            (1, "applied".into(), false),
+            (2, "applied".into(), false),
+            (3, "applied".into(), false)
+        ],
+        "{b}"
+    );
+    assert_eq!(b["last_processed_seq"], 3);
+    assert_eq!(f.app.count("hazards").await, hazards0 + 1);
+    // The same push again: every outcome comes back replayed, nothing is applied twice.
+    let (_, again) = f.app.push(&d, batch.clone()).await;
+    assert_eq!(
+        results(&again),
+        [
+            (1, "applied".into(), true),
+            (2, "applied".into(), true),
+            (3, "applied".into(), true)
+        ]
+    );
+    assert_eq!(f.app.count("hazards").await, hazards0 + 1);
+    // The same seq with another payload is refused.
+    let mut changed = batch[2].clone();
+    changed["payload"]["title"] = json!("别的内容");
+    let (_, b) = f.app.push(&d, vec![changed]).await;
+    assert_eq!(b["results"][0]["status"], "rejected");
+    assert_eq!(b["results"][0]["error"]["code"], "seq_reused");
+    // Read it back over REST, with its deadline defaulted from found_at (Shanghai date 2026-11-27 + 15).
+    let (s, hz) = f
+        .app
+        .get(
+            &format!("/api/v1/hazards/{}", h["id"].as_str().unwrap()),
+            &d.token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{hz}");
+    assert_eq!(hz["deadline"], "2026-12-12");
+    assert_eq!(hz["status"], "open");
+    assert_eq!(hz["photo_ids"], json!([photo]));
+    assert_eq!(hz["history"][0]["action"], "create");
+    let (_, ins) = f
+        .app
+        .get(&format!("/api/v1/inspections/{inspection}"), &d.token)
+        .await;
+    assert_eq!(ins["results"][0]["outcome"], "fail");
+    let listed = f
+        .app
+        .all(
+            &format!(
+                "/api/v1/hazards?enterprise_id={}&status=open",
+                e["id"].as_str().unwrap()
+            ),
+            &d.token,
+        )
+        .await;
+    assert!(listed.iter().any(|x| x["id"] == h["id"]));
+}
+
+#[tokio::test]
+async fn gaps_stop_processing_and_a_poison_mutation_does_not_block_the_queue() {
+    let f = field().await;
+    let mut d = f.inspector("insp_b", 0).await;
+    let e = &f.ents[0][0];
+    let m1 = d.mutation("hazard.create", None, hazard(e, "general"));
+    let mut bad = hazard(e, "catastrophic");
+    bad["title"] = json!("");
+    let m2 = d.mutation("hazard.create", None, bad);
+    let m3 = d.mutation("hazard.create", None, hazard(e, "major"));
+    // seq 2 and 3 without 1: a gap, nothing is processed.
+    let (_, b) = f.app.push(&d, vec![m2.clone(), m3.clone()]).await;
+    assert_eq!(results(&b), []);
+    assert_eq!(b["last_processed_seq"], 0);
+    let (_, b) = f.app.push(&d, vec![m1, m2, m3]).await;
+    assert_eq!(
+        results(&b),
+        [
+            (1, "applied".into(), false),
+            (2, "rejected".into(), false),
+            (3, "applied".into(), false)
+        ]
+    );
+    let fields = &b["results"][1]["error"]["details"]["fields"];
+    assert!(
+        fields["title"].is_array() && fields["severity"].is_array(),
+        "{b}"
+    );
+    assert_eq!(b["results"][1]["error"]["code"], "validation_failed");
+    assert!(b["results"][1]["error"]["message"].as_str().is_some());
+    assert_eq!(b["last_processed_seq"], 3);
+}
+
+#[tokio::test]
+async fn device_ownership_protocol_and_size_limits() {
+    let f = field().await;
+    let mut d = f.inspector("insp_c", 0).await;
+    let other = f.inspector("insp_d", 0).await;
+    let e = &f.ents[0][0];
+    let m = d.mutation("hazard.create", None, hazard(e, "general"));
+    assert_eq!(f.app.push(&d, vec![m.clone()]).await.0, StatusCode::OK);
+    let thief = Device {
+        id: d.id,
+        token: other.token.clone(),
+        next_seq: 2,
+    };
+    let (s, b) = f.app.push(&thief, vec![]).await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let (s, b) = f
+        .app
+        .get(
+            &format!("/api/v1/sync/pull?device_id={}", d.id),
+            &other.token,
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let (s, b) = f
+        .app
+        .post(
+            "/api/v1/sync/push",
+            &d.token,
+            json!({"device_id": d.id, "protocol": 2, "mutations": []}),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::UPGRADE_REQUIRED, "upgrade_required")
+    );
+    let many: Vec<Value> = (0..501)
+        .map(|i| json!({"seq": i + 2, "type": "photo.declare", "payload": {}}))
+        .collect();
+    let (s, b) = f
+        .app
+        .post(
+            "/api/v1/sync/push",
+            &d.token,
+            json!({"device_id": d.id, "protocol": 1, "mutations": many}),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let (_, b) = f
+        .app
+        .get(&format!("/api/v1/sync/pull?device_id={}", d.id), &d.token)
+        .await;
+    assert_eq!(b["last_processed_seq"], 1);
+}
+
+#[tokio::test]
+async fn references_are_checked_against_scope_and_role() {
+    let f = field().await;
+    let mut insp = f.inspector("insp_e", 0).await;
+    let elsewhere = &f.ents[1][0];
+    let unknown_photo = Uuid::now_v7();
+    let mut with_photo = hazard(&f.ents[0][0], "general");
+    with_photo["photo_ids"] = json!([unknown_photo]);
+    let mut early = hazard(&f.ents[0][0], "general");
+    early["deadline"] = json!("2026-11-20");
+    let batch = vec![
+        insp.mutation("hazard.create", None, hazard(elsewhere, "general")),
+        insp.mutation("hazard.create", None, with_photo),
+        insp.mutation("hazard.create", None, early),
+        insp.mutation("hazard.teleport", None, json!({})),
+    ];
+    let (_, b) = f.app.push(&insp, batch).await;
+    let codes: Vec<&str> = b["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "not_found",
+            "not_found",
+            "validation_failed",
+            "validation_failed"
+        ],
+        "{b}"
+    );
+    assert!(b["results"][2]["error"]["details"]["fields"]["deadline"].is_array());
+    // An enterprise user may not record hazards.
+    let own = f.ents[0][0]["id"].as_str().unwrap();
+    f.app
+        .create_user(&f.admin, json!({"username": "ent_x", "display_name": "企业", "role": "enterprise", "enterprise_id": own, "password": "enterprise-pass"}))
+        .await;
+    let mut ent = Device::new(f.app.login("ent_x", "enterprise-pass").await);
+    let m = ent.mutation("hazard.create", None, hazard(&f.ents[0][0], "general"));
+    let (_, b) = f.app.push(&ent, vec![m]).await;
+    assert_eq!(b["results"][0]["error"]["code"], "forbidden");
+}
+
+async fn create_hazard(f: &Field, d: &mut Device, severity: &str) -> Value {
+    let h = hazard(&f.ents[0][0], severity);
+    let m = d.mutation("hazard.create", None, h.clone());
+    let (_, b) = f.app.push(d, vec![m]).await;
+    assert_eq!(b["results"][0]["status"], "applied", "{b}");
+    h
+}
+
+#[tokio::test]
+async fn stale_updates_merge_disjoint_fields_and_conflict_on_the_same_field() {
+    let f = field().await;
+    let mut a = f.inspector("insp_f", 0).await;
+    let mut b = f.inspector("insp_g", 0).await;
+    let h = create_hazard(&f, &mut a, "general").await;
+    let id = h["id"].clone();
+    // Both edit from version 1, offline.
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut a,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"measures": "A的措施"}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            r["results"][0]["status"].clone(),
+            r["results"][0]["version"].clone()
+        ),
+        (json!("applied"), json!(2))
+    );
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut b,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"responsible_person": "李娜"}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            r["results"][0]["status"].clone(),
+            r["results"][0]["version"].clone()
+        ),
+        (json!("applied"), json!(3)),
+        "{r}"
+    );
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut b,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"measures": "B的措施"}}),
+        )
+        .await;
+    let res = &r["results"][0];
+    assert_eq!(res["status"], "conflict", "{r}");
+    assert_eq!(res["server_entity"]["measures"], "A的措施");
+    assert_eq!(res["server_entity"]["responsible_person"], "李娜");
+    assert_eq!(res["server_entity"]["version"], 3);
+    // Nothing was silently overwritten.
+    let (_, now) = f
+        .app
+        .get(
+            &format!("/api/v1/hazards/{}", id.as_str().unwrap()),
+            &a.token,
+        )
+        .await;
+    assert_eq!(
+        (now["measures"].clone(), now["version"].clone()),
+        (json!("A的措施"), json!(3))
+    );
+    // Based on the current version, the same field applies.
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut b,
+            "hazard.update",
+            Some(3),
+            json!({"id": id, "fields": {"measures": "B的措施"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied");
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut b,
+            "hazard.update",
+            Some(4),
+            json!({"id": id, "fields": {"status": "closed"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["error"]["code"], "validation_failed");
+}
+
+/// Puts a hazard in `submitted` as an enterprise's rectification would.
+async fn submit(f: &Field, id: &str) {
+    use anjian_store::entity::hazard;
+    use sea_orm::EntityTrait;
+    let db = f.app.db();
+    let before = hazard::Entity::find_by_id(id.parse::<Uuid>().unwrap())
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = db.write(anjian_store::Actor::system()).await.unwrap();
+    tx.update(
+        "test.submit",
+        &before,
+        hazard::Model {
+            status: "submitted".into(),
+            ..before.clone()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn reviews_are_commands_checked_against_the_current_status() {
+    let f = field().await;
+    let mut insp = f.inspector("insp_h", 0).await;
+    let mut office = f.office("office_h").await;
+    let h = create_hazard(&f, &mut insp, "general").await;
+    let id = h["id"].as_str().unwrap();
+    let review = |decision: &str| json!({"id": id, "decision": decision, "comment": "复查意见"});
+    // Open: nothing to review yet.
+    let (_, r) = f
+        .app
+        .push_one(&mut insp, "hazard.review", None, review("accept"))
+        .await;
+    assert_eq!(
+        (
+            r["results"][0]["status"].clone(),
+            r["results"][0]["error"]["code"].clone()
+        ),
+        (json!("conflict"), json!("invalid_transition"))
+    );
+    submit(&f, id).await;
+    // The office closes it; the inspector's offline rejection arrives later.
+    let (_, r) = f
+        .app
+        .push_one(&mut office, "hazard.review", None, review("accept"))
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+    let (_, r) = f
+        .app
+        .push_one(&mut insp, "hazard.review", None, review("reject"))
+        .await;
+    assert_eq!(
+        (
+            r["results"][0]["status"].clone(),
+            r["results"][0]["error"]["code"].clone()
+        ),
+        (json!("conflict"), json!("invalid_transition"))
+    );
+    assert_eq!(r["results"][0]["server_entity"]["status"], "closed");
+    // A major hazard is closed by the office only.
+    let major = create_hazard(&f, &mut insp, "major").await;
+    let mid = major["id"].as_str().unwrap();
+    submit(&f, mid).await;
+    let m = insp.mutation(
+        "hazard.review",
+        None,
+        json!({"id": mid, "decision": "accept", "comment": ""}),
+    );
+    let (_, r) = f.app.push(&insp, vec![m]).await;
+    assert_eq!(r["results"][0]["error"]["code"], "forbidden");
+    // …and only with a complete governance plan.
+    let m = office.mutation(
+        "hazard.review",
+        None,
+        json!({"id": mid, "decision": "accept", "comment": ""}),
+    );
+    let (_, r) = f.app.push(&office, vec![m]).await;
+    assert_eq!(r["results"][0]["error"]["code"], "invalid_transition");
+    assert_eq!(r["results"][0]["error"]["details"]["missing"], "plan");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_pushes_from_one_device_apply_each_mutation_once() {
+    let f = field().await;
+    let mut d = f.inspector("insp_i", 0).await;
+    let batch: Vec<Value> = (0..20)
+        .map(|_| d.mutation("hazard.create", None, hazard(&f.ents[0][0], "general")))
+        .collect();
+    let before = f.app.count("hazards").await;
+    let (r1, r2) = tokio::join!(f.app.push(&d, batch.clone()), f.app.push(&d, batch.clone()));
+    assert_eq!((r1.0, r2.0), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(f.app.count("hazards").await, before + 20);
+    let fresh = |b: &Value| {
+        b["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["replayed"] == false)
+            .count()
+    };
+    assert_eq!(fresh(&r1.1) + fresh(&r2.1), 20, "{} / {}", r1.1, r2.1);
+}
+
+fn ids_of(changes: &[Value], t: &str) -> HashSet<String> {
+    changes
+        .iter()
+        .filter(|c| c["entity_type"] == t && c["op"] == "upsert")
+        .map(|c| c["entity_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Applies changes to a replica by version, as a phone does.
+fn apply(replica: &mut BTreeMap<(String, String), i64>, changes: &[Value]) {
+    for c in changes {
+        let key = (
+            c["entity_type"].as_str().unwrap().to_owned(),
+            c["entity_id"].as_str().unwrap().to_owned(),
+        );
+        if c["op"] == "delete" {
+            replica.remove(&key);
+        } else {
+            let v = c["version"].as_i64().unwrap();
+            let cur = replica.entry(key).or_insert(v);
+            *cur = (*cur).max(v);
+        }
+    }
+}
+
+#[tokio::test]
+async fn pull_gives_the_scope_then_only_what_changed() {
+    let f = field().await;
+    let mut a = f.inspector("insp_j", 0).await;
+    let mut b = f.inspector("insp_k", 0).await;
+    let mut far = f.inspector("insp_l", 1).await;
+    let mine = create_hazard(&f, &mut a, "general").await;
+    let hidden = hazard(&f.ents[1][0], "general");
+    let m = far.mutation("hazard.create", None, hidden.clone());
+    f.app.push(&far, vec![m]).await;
+    let (changes, last) = f.app.pull_all(&a, None).await;
+    assert_eq!(last["reset"], false);
+    assert_eq!(last["last_processed_seq"], 1);
+    assert_eq!(ids_of(&changes, "village").len(), 12);
+    assert_eq!(ids_of(&changes, "template").len(), 8);
+    let ents = ids_of(&changes, "enterprise");
+    assert_eq!(ents.len(), f.ents[0].len());
+    let hz = ids_of(&changes, "hazard");
+    assert!(hz.contains(mine["id"].as_str().unwrap()));
+    assert!(
+        !hz.contains(hidden["id"].as_str().unwrap()),
+        "another village's hazard leaked"
+    );
+    // Up to date: nothing more.
+    let cursor = last["cursor"].as_str().unwrap().to_owned();
+    let (none, last2) = f.app.pull_all(&a, Some(&cursor)).await;
+    assert!(none.is_empty(), "{none:?}");
+    // A colleague records and edits; only that arrives, whole and current.
+    let new = create_hazard(&f, &mut b, "major").await;
+    let m = b.mutation(
+        "hazard.update",
+        Some(1),
+        json!({"id": new["id"], "fields": {"measures": "更新"}}),
+    );
+    f.app.push(&b, vec![m]).await;
+    let (delta, _) = f
+        .app
+        .pull_all(&a, Some(last2["cursor"].as_str().unwrap()))
+        .await;
+    assert_eq!(delta.len(), 1, "{delta:?}");
+    assert_eq!(delta[0]["data"]["measures"], "更新");
+    assert_eq!(delta[0]["version"], 2);
+    // Forged cursors reset.
+    let (_, b2) = f
+        .app
+        .get(
+            &format!("/api/v1/sync/pull?device_id={}&cursor=AAAA", a.id),
+            &a.token,
+        )
+        .await;
+    assert_eq!(b2["reset"], true);
+}
+
+#[tokio::test]
+async fn a_scope_change_resets_and_revoked_records_leave() {
+    let f = field().await;
+    let mut a = f.inspector("insp_m", 0).await;
+    let (_, first) = f.app.pull_all(&a, None).await;
+    let cursor = first["cursor"].as_str().unwrap().to_owned();
+    let users = f.app.all("/api/v1/users", &f.admin).await;
+    let uid = users.iter().find(|u| u["username"] == "insp_m").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _) = f
+        .app
+        .patch(
+            &format!("/api/v1/users/{uid}"),
+            &f.admin,
+            json!({"village_ids": [f.villages[1]]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (changes, last) = f.app.pull_all(&a, Some(&cursor)).await;
+    assert_eq!(last["reset"], true);
+    let ents = ids_of(&changes, "enterprise");
+    assert_eq!(ents.len(), f.ents[1].len());
+    assert!(!ents.contains(f.ents[0][0]["id"].as_str().unwrap()));
+    // The device was pushed to before? Not needed: scope changes alone reset.
+    let m = a.mutation("hazard.create", None, hazard(&f.ents[1][0], "general"));
+    let (_, r) = f.app.push(&a, vec![m]).await;
+    assert_eq!(r["results"][0]["status"], "applied");
+}
+
+#[tokio::test]
+async fn an_enterprise_moving_village_leaves_one_replica_and_enters_the_other() {
+    let f = field().await;
+    let mut a = f.inspector("insp_n", 0).await;
+    let b = f.inspector("insp_o", 1).await;
+    let moving = f.ents[0][0].clone();
+    let h = create_hazard(&f, &mut a, "general").await;
+    let mut ra = BTreeMap::new();
+    let mut rb = BTreeMap::new();
+    let (ca, la) = f.app.pull_all(&a, None).await;
+    let (cb, lb) = f.app.pull_all(&b, None).await;
+    apply(&mut ra, &ca);
+    apply(&mut rb, &cb);
+    let key = |t: &str, v: &Value| (t.to_owned(), v.as_str().unwrap().to_owned());
+    assert!(ra.contains_key(&key("hazard", &h["id"])));
+    let (s, _) = f
+        .app
+        .patch(
+            &format!("/api/v1/enterprises/{}", moving["id"].as_str().unwrap()),
+            &f.admin,
+            json!({"village_id": f.villages[1]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (ca, _) = f
+        .app
+        .pull_all(&a, Some(la["cursor"].as_str().unwrap()))
+        .await;
+    let (cb, _) = f
+        .app
+        .pull_all(&b, Some(lb["cursor"].as_str().unwrap()))
+        .await;
+    apply(&mut ra, &ca);
+    apply(&mut rb, &cb);
+    assert!(
+        !ra.contains_key(&key("hazard", &h["id"]))
+            && !ra.contains_key(&key("enterprise", &moving["id"]))
+    );
+    assert!(
+        rb.contains_key(&key("hazard", &h["id"]))
+            && rb.contains_key(&key("enterprise", &moving["id"]))
+    );
+    assert!(
+        cb.iter()
+            .all(|c| c["op"] == "delete" || !c["data"].is_null())
+    );
+}
+
+#[tokio::test]
+async fn a_device_clock_a_day_off_changes_no_order() {
+    let f = field().await;
+    let mut fast = f.inspector("insp_p", 0).await;
+    let mut slow = f.inspector("insp_q", 0).await;
+    let reader = Device::new(f.app.admin().await);
+    let (_, start) = f.app.pull_all(&reader, None).await;
+    let id = create_hazard(&f, &mut fast, "general").await["id"].clone();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    let mut m1 = fast.mutation(
+        "hazard.update",
+        Some(1),
+        json!({"id": id, "fields": {"measures": "第一次"}}),
+    );
+    m1["client_time"] = json!(tomorrow);
+    f.app.push(&fast, vec![m1]).await;
+    let mut m2 = slow.mutation(
+        "hazard.update",
+        Some(2),
+        json!({"id": id, "fields": {"measures": "第二次"}}),
+    );
+    m2["client_time"] = json!(yesterday);
+    let (_, r) = f.app.push(&slow, vec![m2]).await;
+    assert_eq!(r["results"][0]["version"], 3, "{r}");
+    let (_, now) = f
+        .app
+        .get(
+            &format!("/api/v1/hazards/{}", id.as_str().unwrap()),
+            &f.admin,
+        )
+        .await;
+    assert_eq!(
+        now["measures"], "第二次",
+        "server order, not device clocks, decides"
+    );
+    let (delta, _) = f
+        .app
+        .pull_all(&reader, Some(start["cursor"].as_str().unwrap()))
+        .await;
+    let hz: Vec<&Value> = delta.iter().filter(|c| c["entity_id"] == id).collect();
+    assert_eq!(hz.last().unwrap()["version"], 3);
+}
