@@ -15,6 +15,8 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+pub mod proxy;
+
 /// The password of the admin every test server starts with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 

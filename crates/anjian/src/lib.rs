@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod config;
+pub mod field_cli;
 pub mod roster_gen;
 pub mod seeds;
 

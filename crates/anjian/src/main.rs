@@ -37,6 +37,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// The reference field client, playing an inspector (login, pull, inspect offline, push).
+    Field(anjian::field_cli::FieldArgs),
     /// The enterprise roster.
     Roster {
         #[command(subcommand)]
@@ -140,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
             println!("seeds loaded");
             Ok(())
         }
+        Command::Field(args) => anjian::field_cli::run(args).await,
         Command::Roster {
             command: RosterCommand::Generate { out },
         } => {
