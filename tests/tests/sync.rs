@@ -715,3 +715,76 @@ async fn a_device_clock_a_day_off_changes_no_order() {
     let hz: Vec<&Value> = delta.iter().filter(|c| c["entity_id"] == id).collect();
     assert_eq!(hz.last().unwrap()["version"], 3);
 }
+
+/// Several devices push creates and edits concurrently (their transactions
+/// commit in any order) while a puller keeps pulling. After the writers stop
+/// and a last pull, the puller's replica equals the server's state exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_puller_under_concurrent_writers_ends_equal_to_the_server() {
+    let f = field().await;
+    let reader_token = f.app.admin().await;
+    let reader = Device::new(reader_token.clone());
+    let mut writers = Vec::new();
+    for i in 0..4 {
+        writers.push(f.inspector(&format!("writer{i}"), 0).await);
+    }
+    let ent = f.ents[0].clone();
+    let (initial, start) = f.app.pull_all(&reader, None).await;
+    let mut replica = BTreeMap::new();
+    apply(&mut replica, &initial);
+    let mut cursor = start["cursor"].as_str().unwrap().to_owned();
+    for round in 0..6 {
+        let app = &f.app;
+        let mut tasks = Vec::new();
+        for (w, d) in writers.iter_mut().enumerate() {
+            let ent = ent.clone();
+            tasks.push(async move {
+                let mut made: Vec<Value> = Vec::new();
+                for k in 0..8 {
+                    let h = hazard(&ent[(w * 7 + k) % ent.len()], "general");
+                    let m = d.mutation("hazard.create", None, h.clone());
+                    let (s, b) = app.push(d, vec![m]).await;
+                    assert_eq!(s, StatusCode::OK, "{b}");
+                    made.push(h);
+                    if k % 3 == 2 {
+                        let target = &made[k / 2];
+                        let m = d.mutation("hazard.update", Some(1), json!({"id": target["id"], "fields": {"measures": format!("第{round}轮")}}));
+                        app.push(d, vec![m]).await;
+                    }
+                }
+            });
+        }
+        let pulling = async {
+            let mut c = cursor.clone();
+            for _ in 0..6 {
+                let (changes, last) = f.app.pull_all(&reader, Some(&c)).await;
+                apply(&mut replica, &changes);
+                c = last["cursor"].as_str().unwrap().to_owned();
+                tokio::task::yield_now().await;
+            }
+            c
+        };
+        let (_, c) = tokio::join!(futures::future::join_all(tasks), pulling);
+        cursor = c;
+    }
+    let (changes, _) = f.app.pull_all(&reader, Some(&cursor)).await;
+    apply(&mut replica, &changes);
+    let server: BTreeMap<(String, String), i64> = f
+        .app
+        .all("/api/v1/hazards", &reader_token)
+        .await
+        .iter()
+        .map(|h| {
+            (
+                ("hazard".to_owned(), h["id"].as_str().unwrap().to_owned()),
+                h["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mine: BTreeMap<(String, String), i64> = replica
+        .into_iter()
+        .filter(|((t, _), _)| t == "hazard")
+        .collect();
+    assert_eq!(mine.len(), 4 * 8 * 6);
+    assert_eq!(mine, server);
+}

@@ -1,0 +1,255 @@
+//! The real `anjian` process is killed with SIGKILL in the middle of pushes and
+//! restarted; the client re-pushes. Every acknowledged mutation must exist
+//! exactly once and nothing queued may be lost. Runs on SQLite, or on PostgreSQL
+//! when `ANJIAN_TEST_DATABASE_URL` names a server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anjian_field_client::{Backoff, FieldClient};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+use serde_json::json;
+use uuid::Uuid;
+
+const ADMIN_PASSWORD: &str = "crash-test-admin-password";
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(dir: &Path, port: u16, database_url: Option<&str>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anjian"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("ANJIAN_DATA_DIR", dir)
+        .env("ANJIAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("ANJIAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("ANJIAN_SECRET_KEY", "s".repeat(40))
+        .env("ANJIAN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(u) = database_url {
+        cmd.env("DATABASE_URL", u);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return Server { child, port };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("anjian did not start");
+}
+
+impl Server {
+    fn kill(mut self) -> u16 {
+        self.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+        self.child.wait().unwrap();
+        self.port
+    }
+}
+
+async fn database() -> Option<String> {
+    let admin = std::env::var("ANJIAN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))?;
+    let name = format!("anjian_crash_{}", Uuid::now_v7().simple());
+    let mut o = ConnectOptions::new(admin.clone());
+    o.max_connections(1);
+    let c = Database::connect(o).await.unwrap();
+    c.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let base = &admin[..admin.rfind('/').unwrap()];
+    Some(format!("{base}/{name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_mid_push_loses_nothing_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database().await;
+    let port = free_port();
+    let mut server = start(dir.path(), port, db.as_deref()).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = FieldClient::open(&base, &dir.path().join("replica.db"))
+        .await
+        .unwrap()
+        .with_backoff(Backoff {
+            attempts: 200,
+            first: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+        });
+    client.login("admin", ADMIN_PASSWORD).await.unwrap();
+    client.pull().await.unwrap();
+    let ents = client.list("enterprise").await.unwrap();
+    let mut ids = Vec::new();
+    let mut retries = 0;
+    for (round, kill_after_ms) in [15u64, 40, 90, 5].into_iter().enumerate() {
+        for i in 0..300 {
+            let id = Uuid::now_v7();
+            ids.push(id);
+            client
+                .record("hazard.create", None, json!({"id": id, "enterprise_id": ents[(round * 300 + i) % ents.len()]["id"],
+                    "title": format!("第{round}轮隐患{i}"), "severity": "general", "found_at": chrono::Utc::now()}))
+                .await
+                .unwrap();
+        }
+        let push = async { client.push().await };
+        let chaos = async {
+            tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
+            let port = server.kill();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            start(dir.path(), port, db.as_deref()).await
+        };
+        let (report, restarted) = tokio::join!(push, chaos);
+        server = restarted;
+        let report = report.unwrap();
+        assert_eq!(report.pending, 0, "round {round}: {report:?}");
+        assert!(report.unapplied.is_empty(), "round {round}: {report:?}");
+        retries += report.retries;
+    }
+    assert!(
+        retries >= 4,
+        "every kill should have interrupted a push ({retries} retries)"
+    );
+    // Each hazard exists once, created once; the device's position covers all.
+    client.pull().await.unwrap();
+    let replica = client.versions("hazard").await.unwrap();
+    assert_eq!(replica.len(), ids.len());
+    for id in &ids {
+        assert_eq!(
+            replica.get(&id.to_string()),
+            Some(&1),
+            "{id} missing or changed"
+        );
+    }
+    let token = {
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["access_token"].as_str().unwrap().to_owned()
+    };
+    let (s, h): (_, serde_json::Value) = {
+        let r = reqwest::Client::new()
+            .get(format!("{base}/api/v1/hazards/{}", ids[0]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    };
+    assert_eq!(s, reqwest::StatusCode::OK);
+    assert_eq!(h["history"].as_array().unwrap().len(), 1);
+    let r: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/sync/pull?device_id={}&limit=1",
+            client.device_id
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["last_processed_seq"], ids.len() as i64);
+    server.kill();
+}
+
+#[tokio::test]
+async fn the_field_cli_records_offline_and_syncs_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database().await;
+    let port = free_port();
+    let server = start(dir.path(), port, db.as_deref()).await;
+    let replica = dir.path().join("cli.db");
+    let field = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_anjian"))
+            .arg("field")
+            .args([
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+                "--replica",
+                replica.to_str().unwrap(),
+            ])
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    assert!(field(&["login", "--username", "admin", "--password", ADMIN_PASSWORD]).0);
+    let (ok, out) = field(&["pull"]);
+    assert!(ok, "{out}");
+    let (_, status) = field(&["status"]);
+    assert!(status.contains("enterprise: 3152"), "{status}");
+    // The network goes away; the inspection is recorded anyway.
+    let port = server.kill();
+    let code = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../seeds/enterprises.csv"),
+    )
+    .unwrap()
+    .lines()
+    .nth(1)
+    .unwrap()
+    .split(',')
+    .next()
+    .unwrap()
+    .to_owned();
+    let (ok, out) = field(&[
+        "inspect",
+        "--enterprise",
+        &code,
+        "--template",
+        "fire",
+        "--fail",
+        "FIRE-04",
+        "--fail",
+        "FIRE-02",
+    ]);
+    assert!(ok, "{out}");
+    assert!(field(&["status"]).1.contains("outbox: 3"));
+    let server = start(dir.path(), port, db.as_deref()).await;
+    let (ok, out) = field(&["sync"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("applied 3"), "{out}");
+    let (_, status) = field(&["status"]);
+    assert!(
+        status.contains("hazard: 2")
+            && status.contains("inspection: 1")
+            && status.contains("outbox: 0"),
+        "{status}"
+    );
+    server.kill();
+}
