@@ -29,3 +29,7 @@ roster:
 # Drop the per-test PostgreSQL databases and templates.
 clean-test-dbs:
     psql {{pg}} -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'anjian\_t\_%' OR datname LIKE 'anjian\_crash\_%' OR datname LIKE 'anjian\_tpl\_%'" | while read -r db; do psql {{pg}} -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+
+# Benchmarks (`just bench sync`), on PostgreSQL; they print a table.
+bench what:
+    ANJIAN_TEST_DATABASE_URL={{pg}} cargo bench -p anjian-tests --bench {{what}}
