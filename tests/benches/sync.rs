@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 fn hazard(enterprise: &Value, i: usize, found: chrono::DateTime<chrono::Utc>) -> Value {
     json!({"id": Uuid::now_v7(), "enterprise_id": enterprise["id"], "title": format!("隐患{i}"),
-        "description": "现场检查发现的问题，需要按期整改", "category": "消防", "severity": if i % 10 == 0 { "major" } else { "general" },
+        "description": "现场检查发现的问题，需要按期整改", "category": "消防", "severity": if i.is_multiple_of(10) { "major" } else { "general" },
         "found_at": found, "responsible_person": "王伟", "measures": "立即整改"})
 }
 
@@ -37,14 +37,21 @@ async fn main() {
     let mut best = (String::new(), Vec::new());
     for village in v["items"].as_array().unwrap() {
         let id = village["id"].as_str().unwrap();
-        let ents = app.all(&format!("/api/v1/enterprises?village_id={id}"), &admin).await;
-        if best.1.is_empty() || (ents.len() as i64 - 300).abs() < (best.1.len() as i64 - 300).abs() {
+        let ents = app
+            .all(&format!("/api/v1/enterprises?village_id={id}"), &admin)
+            .await;
+        if best.1.is_empty() || (ents.len() as i64 - 300).abs() < (best.1.len() as i64 - 300).abs()
+        {
             best = (id.to_owned(), ents);
         }
     }
     let (village, ents) = best;
-    app.create_user(&admin, json!({"username": "bench", "display_name": "压测网格员", "role": "inspector",
-        "village_ids": [village], "password": "bench-password"})).await;
+    app.create_user(
+        &admin,
+        json!({"username": "bench", "display_name": "压测网格员", "role": "inspector",
+        "village_ids": [village], "password": "bench-password"}),
+    )
+    .await;
     let token = app.login("bench", "bench-password").await;
 
     // 1. Push ingestion: a year of hazards for the territory (4 per enterprise),
@@ -57,7 +64,11 @@ async fn main() {
         let ms: Vec<Value> = (0..per_device)
             .map(|i| {
                 let found = year_ago + chrono::Duration::hours(((d_i * per_device + i) * 2) as i64);
-                d.mutation("hazard.create", None, hazard(&ents[i % ents.len()], i, found))
+                d.mutation(
+                    "hazard.create",
+                    None,
+                    hazard(&ents[i % ents.len()], i, found),
+                )
             })
             .collect();
         batches.push(ms);
@@ -81,7 +92,9 @@ async fn main() {
     let db = app.db();
     let conn = db.conn();
     let be = db.backend();
-    conn.execute_unprepared("CREATE TABLE bench_hazards AS SELECT * FROM hazards WHERE 1 = 0").await.unwrap();
+    conn.execute_unprepared("CREATE TABLE bench_hazards AS SELECT * FROM hazards WHERE 1 = 0")
+        .await
+        .unwrap();
     let rows: Vec<Vec<DbValue>> = batches
         .iter()
         .flatten()
@@ -133,7 +146,9 @@ async fn main() {
             sql.push(')');
         }
         let txn = sea_orm::TransactionTrait::begin(conn).await.unwrap();
-        txn.execute_raw(Statement::from_sql_and_values(be, sql, values)).await.unwrap();
+        txn.execute_raw(Statement::from_sql_and_values(be, sql, values))
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
     }
     let raw_secs = t.elapsed().as_secs_f64();
@@ -164,12 +179,26 @@ async fn main() {
     }
 
     println!();
-    println!("anjian sync benchmark on {backend} ({} enterprises in the territory, {total} mutations)", ents.len());
+    println!(
+        "anjian sync benchmark on {backend} ({} enterprises in the territory, {total} mutations)",
+        ents.len()
+    );
     println!("| measure | value | goal |");
     println!("|---|---|---|");
-    println!("| push ingestion (4 devices, 500/push) | {push_rate:.0} mutations/s ({push_secs:.2} s) | |");
-    println!("| raw batched INSERT, same rows, same database | {raw_rate:.0} rows/s ({raw_secs:.2} s) | |");
+    println!(
+        "| push ingestion (4 devices, 500/push) | {push_rate:.0} mutations/s ({push_secs:.2} s) | |"
+    );
+    println!(
+        "| raw batched INSERT, same rows, same database | {raw_rate:.0} rows/s ({raw_secs:.2} s) | |"
+    );
     println!("| push / raw | {:.3} | >= 0.5 |", push_rate / raw_rate);
-    println!("| full-scope pull ({changes} changes, all pages), median of 5 | {:.1} ms | <= 200 ms |", pct(full.clone(), 0.5).as_secs_f64() * 1e3);
-    println!("| no-change pull p50 / p99 (300 pulls) | {:.2} ms / {:.2} ms | p50 <= 2 ms |", pct(idle.clone(), 0.5).as_secs_f64() * 1e3, pct(idle, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "| full-scope pull ({changes} changes, all pages), median of 5 | {:.1} ms | <= 200 ms |",
+        pct(full.clone(), 0.5).as_secs_f64() * 1e3
+    );
+    println!(
+        "| no-change pull p50 / p99 (300 pulls) | {:.2} ms / {:.2} ms | p50 <= 2 ms |",
+        pct(idle.clone(), 0.5).as_secs_f64() * 1e3,
+        pct(idle, 0.99).as_secs_f64() * 1e3
+    );
 }

@@ -47,6 +47,14 @@ impl Actor {
     }
 }
 
+/// `version_mismatch` unless `if_match` (when given) is the current version.
+pub fn check_if_match(if_match: Option<i64>, current: i64) -> Result<()> {
+    match if_match {
+        Some(v) if v != current => Err(Error::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}
+
 /// Whose scope a change belongs to, so the sync feed can filter without joins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedScope {

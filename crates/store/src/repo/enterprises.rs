@@ -211,13 +211,7 @@ pub async fn update(
         .await
         .map_err(Error::internal)?
         .ok_or(Error::NotFound)?;
-    if let Some(v) = if_match
-        && v != before.version
-    {
-        return Err(Error::VersionMismatch {
-            current: before.version,
-        });
-    }
+    crate::write::check_if_match(if_match, before.version)?;
     let mut draft = to_draft(&before);
     change(&mut draft);
     let fields = draft.validate().map_err(Error::Validation)?;

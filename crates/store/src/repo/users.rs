@@ -288,13 +288,7 @@ pub async fn patch(
         .await
         .map_err(Error::internal)?
         .ok_or(Error::NotFound)?;
-    if let Some(v) = if_match
-        && v != before.version
-    {
-        return Err(Error::VersionMismatch {
-            current: before.version,
-        });
-    }
+    crate::write::check_if_match(if_match, before.version)?;
     let before_villages = villages_of(tx.txn(), &[id])
         .await?
         .remove(&id)

@@ -478,42 +478,25 @@ pub async fn enterprise_moved(
     let txn = tx.txn();
     let ie = Error::internal;
     let mut rows: Vec<(&'static str, Uuid, i64)> = vec![("enterprise", e.id, e.version)];
-    for (i, v) in inspection::Entity::find()
-        .select_only()
-        .column(inspection::Column::Id)
-        .column(inspection::Column::Version)
-        .filter(inspection::Column::EnterpriseId.eq(e.id))
-        .into_tuple::<(Uuid, i64)>()
-        .all(txn)
-        .await
-        .map_err(ie)?
-    {
-        rows.push(("inspection", i, v));
+    macro_rules! dependents {
+        ($ent:ident, $ty:literal) => {
+            for (id, v) in $ent::Entity::find()
+                .select_only()
+                .column($ent::Column::Id)
+                .column($ent::Column::Version)
+                .filter($ent::Column::EnterpriseId.eq(e.id))
+                .into_tuple::<(Uuid, i64)>()
+                .all(txn)
+                .await
+                .map_err(ie)?
+            {
+                rows.push(($ty, id, v));
+            }
+        };
     }
-    for (i, v) in hazard::Entity::find()
-        .select_only()
-        .column(hazard::Column::Id)
-        .column(hazard::Column::Version)
-        .filter(hazard::Column::EnterpriseId.eq(e.id))
-        .into_tuple::<(Uuid, i64)>()
-        .all(txn)
-        .await
-        .map_err(ie)?
-    {
-        rows.push(("hazard", i, v));
-    }
-    for (i, v) in photo::Entity::find()
-        .select_only()
-        .column(photo::Column::Id)
-        .column(photo::Column::Version)
-        .filter(photo::Column::EnterpriseId.eq(e.id))
-        .into_tuple::<(Uuid, i64)>()
-        .all(txn)
-        .await
-        .map_err(ie)?
-    {
-        rows.push(("photo", i, v));
-    }
+    dependents!(inspection, "inspection");
+    dependents!(hazard, "hazard");
+    dependents!(photo, "photo");
     let old = FeedScope {
         enterprise_id: Some(e.id),
         village_id: Some(old_village),
