@@ -788,3 +788,45 @@ async fn a_puller_under_concurrent_writers_ends_equal_to_the_server() {
     assert_eq!(mine.len(), 4 * 8 * 6);
     assert_eq!(mine, server);
 }
+
+#[tokio::test]
+async fn pull_is_gzipped_when_the_client_accepts_it() {
+    let f = field().await;
+    let d = f.inspector("insp_z", 0).await;
+    let resp = f
+        .app
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/v1/sync/pull?device_id={}", d.id),
+            Some(&d.token),
+        )
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzip magic");
+}
+
+#[tokio::test]
+async fn a_seq_repeated_within_one_push_is_applied_once() {
+    let f = field().await;
+    let mut d = f.inspector("insp_y", 0).await;
+    let m = d.mutation("hazard.create", None, hazard(&f.ents[0][0], "general"));
+    let mut other = m.clone();
+    other["payload"]["title"] = json!("不同的内容");
+    let before = f.app.count("hazards").await;
+    let (_, b) = f.app.push(&d, vec![m.clone(), m, other]).await;
+    assert_eq!(
+        results(&b),
+        [
+            (1, "applied".into(), false),
+            (1, "applied".into(), true),
+            (1, "rejected".into(), false)
+        ]
+    );
+    assert_eq!(b["results"][2]["error"]["code"], "seq_reused");
+    assert_eq!(f.app.count("hazards").await, before + 1);
+}

@@ -88,6 +88,18 @@ pub struct PushAnswer {
 
 /// Registers the device for `user` on first use; another user's device is forbidden.
 pub async fn claim_device(db: &Db, device_id: Uuid, user_id: Uuid) -> Result<device::Model> {
+    // Known devices need no write (pulls are frequent and mostly find nothing new).
+    if let Some(d) = device::Entity::find_by_id(device_id)
+        .one(db.conn())
+        .await
+        .map_err(Error::internal)?
+    {
+        return if d.user_id == user_id {
+            Ok(d)
+        } else {
+            Err(Error::Forbidden)
+        };
+    }
     let now = Utc::now();
     let tx = db.write(Actor::system()).await?;
     device::Entity::insert(device::ActiveModel {
@@ -182,12 +194,29 @@ pub async fn push(
     let mut last = lock_device(&tx, device_id).await?;
     let mut results = Vec::new();
     let mut failure: Option<Error> = None;
+    // Stored outcomes are written together before the commit, in the same transaction.
+    let mut outcomes: Vec<sync_mutation::ActiveModel> = Vec::new();
     for m in &mutations {
         if m.seq <= last {
-            let stored = sync_mutation::Entity::find_by_id((device_id, m.seq))
-                .one(tx.txn())
-                .await
-                .map_err(Error::internal)?;
+            // This push may itself hold the earlier submission (not written yet).
+            let buffered =
+                outcomes
+                    .iter()
+                    .find(|o| o.seq.as_ref() == &m.seq)
+                    .map(|o| sync_mutation::Model {
+                        device_id,
+                        seq: m.seq,
+                        payload_hash: o.payload_hash.as_ref().clone(),
+                        outcome: o.outcome.as_ref().clone(),
+                        processed_at: Utc::now(),
+                    });
+            let stored = match buffered {
+                Some(b) => Some(b),
+                None => sync_mutation::Entity::find_by_id((device_id, m.seq))
+                    .one(tx.txn())
+                    .await
+                    .map_err(Error::internal)?,
+            };
             let result = match stored {
                 Some(s) if s.payload_hash == m.fingerprint() => {
                     let outcome: Outcome =
@@ -244,16 +273,13 @@ pub async fn push(
             }) => apply::current_hazard(&tx, *id).await?,
             _ => None,
         };
-        sync_mutation::Entity::insert(sync_mutation::ActiveModel {
+        outcomes.push(sync_mutation::ActiveModel {
             device_id: sea_orm::Set(device_id),
             seq: sea_orm::Set(m.seq),
             payload_hash: sea_orm::Set(m.fingerprint()),
             outcome: sea_orm::Set(serde_json::to_value(&outcome).map_err(Error::internal)?),
             processed_at: sea_orm::Set(Utc::now()),
-        })
-        .exec_without_returning(tx.txn())
-        .await
-        .map_err(Error::internal)?;
+        });
         last = m.seq;
         results.push(PushResult {
             outcome,
@@ -262,6 +288,12 @@ pub async fn push(
         });
     }
     let processed = results.iter().any(|r| !r.replayed);
+    for chunk in outcomes.chunks(500) {
+        sync_mutation::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(tx.txn())
+            .await
+            .map_err(Error::internal)?;
+    }
     if processed {
         device::Entity::update_many()
             .col_expr(
