@@ -830,3 +830,52 @@ async fn a_seq_repeated_within_one_push_is_applied_once() {
     assert_eq!(b["results"][2]["error"]["code"], "seq_reused");
     assert_eq!(f.app.count("hazards").await, before + 1);
 }
+
+#[tokio::test]
+async fn push_bodies_up_to_5_mb_are_read_and_larger_ones_refused() {
+    let f = field().await;
+    let mut d = f.inspector("insp_w", 0).await;
+    let big = "很".repeat(10_000); // 30 KB of UTF-8
+    let ms: Vec<Value> = (0..100)
+        .map(|_| {
+            let mut h = hazard(&f.ents[0][0], "general");
+            h["description"] = json!(big);
+            d.mutation("hazard.create", None, h)
+        })
+        .collect();
+    let (s, b) = f.app.push(&d, ms).await;
+    assert_eq!(s, StatusCode::OK, "a 3 MB push is within the limit: {b}");
+    assert_eq!(
+        b["results"][0]["error"]["details"]["fields"]["description"][0],
+        "too_long"
+    );
+    let huge: Vec<Value> = (0..200)
+        .map(|i| json!({"seq": 101 + i, "type": "hazard.create", "payload": {"description": big}}))
+        .collect();
+    let (s, b) = f.app.push(&d, huge).await;
+    assert_eq!(
+        (s, envelope_code(&b).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+}
+
+#[tokio::test]
+async fn an_id_already_taken_is_a_rejected_conflict_and_the_queue_moves_on() {
+    let f = field().await;
+    let mut d = f.inspector("insp_v", 0).await;
+    let h = hazard(&f.ents[0][0], "general");
+    let first = d.mutation("hazard.create", None, h.clone());
+    let again = d.mutation("hazard.create", None, h.clone());
+    let next = d.mutation("hazard.create", None, hazard(&f.ents[0][1], "general"));
+    let (_, b) = f.app.push(&d, vec![first, again, next]).await;
+    assert_eq!(
+        results(&b),
+        [
+            (1, "applied".into(), false),
+            (2, "rejected".into(), false),
+            (3, "applied".into(), false)
+        ],
+        "{b}"
+    );
+    assert_eq!(b["results"][1]["error"]["code"], "conflict");
+}

@@ -92,6 +92,19 @@ impl MutErr {
 
 type Step<T> = std::result::Result<T, MutErr>;
 
+tokio::task_local! {
+    /// The push's prefetched reads, available to the handlers while it runs.
+    static PREFETCHED: std::sync::Arc<Prefetched>;
+}
+
+/// Runs `f` with `p` as the push's prefetched reads.
+pub async fn with_prefetched<F: std::future::Future>(
+    p: std::sync::Arc<Prefetched>,
+    f: F,
+) -> F::Output {
+    PREFETCHED.scope(p, f).await
+}
+
 /// Wraps a domain error, telling database failures apart.
 fn rej(entity_type: &'static str, entity_id: Option<Uuid>) -> impl Fn(Error) -> MutErr {
     move |error| match error {
@@ -170,6 +183,36 @@ pub async fn apply(
     }
 }
 
+/// Enterprises a push refers to, read once for the whole push.
+#[derive(Debug, Default)]
+pub struct Prefetched {
+    enterprises: std::collections::HashMap<Uuid, enterprise::Model>,
+}
+
+impl Prefetched {
+    /// Reads the enterprises the payloads name (`enterprise_id`).
+    pub async fn load(tx: &WriteTx, mutations: &[Mutation]) -> anjian_domain::Result<Prefetched> {
+        let ids: Vec<Uuid> = mutations
+            .iter()
+            .filter_map(|m| m.payload.get("enterprise_id")?.as_str()?.parse().ok())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut enterprises = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            for e in enterprise::Entity::find()
+                .filter(enterprise::Column::Id.is_in(chunk.to_vec()))
+                .all(tx.txn())
+                .await
+                .map_err(Error::internal)?
+            {
+                enterprises.insert(e.id, e);
+            }
+        }
+        Ok(Prefetched { enterprises })
+    }
+}
+
 /// The enterprise, if it exists and the user's scope sees it.
 async fn enterprise_in_scope(
     tx: &WriteTx,
@@ -178,10 +221,17 @@ async fn enterprise_in_scope(
     et: &'static str,
     eid: Uuid,
 ) -> Step<enterprise::Model> {
-    let e = enterprise::Entity::find_by_id(id)
-        .one(tx.txn())
-        .await
-        .map_err(db)?;
+    let cached = PREFETCHED
+        .try_with(|p| p.enterprises.get(&id).cloned())
+        .ok()
+        .flatten();
+    let e = match cached {
+        Some(e) => Some(e),
+        None => enterprise::Entity::find_by_id(id)
+            .one(tx.txn())
+            .await
+            .map_err(db)?,
+    };
     match e {
         Some(e) if user.scope().sees_enterprise(e.id, e.village_id) => Ok(e),
         _ => Err(MutErr::Rejected {
@@ -319,18 +369,7 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
     const ET: &str = "inspection";
     require_field_role(user, ET, p.id)?;
     let e = enterprise_in_scope(tx, user, p.enterprise_id, ET, p.id).await?;
-    if inspection::Entity::find_by_id(p.id)
-        .one(tx.txn())
-        .await
-        .map_err(db)?
-        .is_some()
-    {
-        return Err(MutErr::Rejected {
-            entity_type: Some(ET),
-            entity_id: Some(p.id),
-            error: Error::Conflict("id".into()),
-        });
-    }
+    // A duplicate id is refused by the primary key (a `conflict`), no lookup needed.
     let mut f = FieldErrors::new();
     let t = checklist_template::Entity::find_by_id(p.template_id)
         .one(tx.txn())
@@ -505,18 +544,7 @@ async fn hazard_create(
     const ET: &str = "hazard";
     require_field_role(user, ET, p.id)?;
     let e = enterprise_in_scope(tx, user, p.enterprise_id, ET, p.id).await?;
-    if hazard::Entity::find_by_id(p.id)
-        .one(tx.txn())
-        .await
-        .map_err(db)?
-        .is_some()
-    {
-        return Err(MutErr::Rejected {
-            entity_type: Some(ET),
-            entity_id: Some(p.id),
-            error: Error::Conflict("id".into()),
-        });
-    }
+    // A duplicate id is refused by the primary key (a `conflict`), no lookup needed.
     if let Some(i) = p.inspection_id {
         let found = inspection::Entity::find_by_id(i)
             .one(tx.txn())

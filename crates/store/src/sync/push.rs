@@ -192,6 +192,7 @@ pub async fn push(
     mutations.sort_by_key(|m| m.seq);
     let mut tx = db.write(actor).await?;
     let mut last = lock_device(&tx, device_id).await?;
+    let pre = std::sync::Arc::new(apply::Prefetched::load(&tx, &mutations).await?);
     let mut results = Vec::new();
     let mut failure: Option<Error> = None;
     // Stored outcomes are written together before the commit, in the same transaction.
@@ -254,7 +255,7 @@ pub async fn push(
             break;
         }
         let sp = tx.savepoint().await?;
-        let r = apply::apply(&mut tx, user, m, policy).await;
+        let r = apply::with_prefetched(pre.clone(), apply::apply(&mut tx, user, m, policy)).await;
         match &r {
             Ok(_) => tx.release_savepoint(sp).await?,
             Err(MutErr::Internal(e)) => {
