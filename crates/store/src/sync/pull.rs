@@ -329,7 +329,6 @@ pub async fn pull(
     cursor: Option<Option<CursorState>>,
     limit: usize,
 ) -> Result<PullAnswer> {
-    super::push::claim_device(db, device_id, user.user.id).await?;
     let fp = fingerprint(user);
     let scope = user.scope();
     let (mut pos, reset) = match cursor {
@@ -345,11 +344,20 @@ pub async fn pull(
         )
         .await
         .map_err(Error::internal)?;
-    let last_processed_seq = device::Entity::find_by_id(device_id)
+    let last_processed_seq = match device::Entity::find_by_id(device_id)
         .one(&txn)
         .await
         .map_err(Error::internal)?
-        .map_or(0, |d| d.last_processed_seq);
+    {
+        Some(d) if d.user_id == user.user.id => d.last_processed_seq,
+        Some(_) => return Err(Error::Forbidden),
+        None => {
+            // First contact: register the device to this user (a write, once).
+            super::push::claim_device(db, device_id, user.user.id)
+                .await?
+                .last_processed_seq
+        }
+    };
     if pos.is_none() {
         pos = Some(Pos::Snapshot {
             base: clock(&txn).await?,
