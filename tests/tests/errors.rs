@@ -270,6 +270,19 @@ async fn operations_endpoints() {
             "{p} missing from the OpenAPI document"
         );
     }
+    // Public operations need no token; every operation documents the envelope answers.
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+    assert_eq!(
+        doc["paths"]["/api/v1/auth/login"]["post"]["security"],
+        json!([])
+    );
+    for code in ["400", "401", "404", "422", "500"] {
+        assert!(
+            doc["paths"]["/api/v1/enterprises"]["post"]["responses"][code].is_object(),
+            "{code}"
+        );
+    }
+    assert!(doc["paths"]["/api/v1/sync/push"]["post"]["responses"]["426"].is_object());
     let html = app.req(Method::GET, "/docs/", None).send().await.unwrap();
     assert_eq!(html.status(), StatusCode::OK);
     let body = html.text().await.unwrap();

@@ -110,10 +110,12 @@ fn root() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+    let mut doc = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_v1())
         .merge(root())
-        .into_openapi()
+        .into_openapi();
+    document_common_answers(&mut doc);
+    doc
 }
 
 async fn not_found() -> impl IntoResponse {
@@ -122,10 +124,11 @@ async fn not_found() -> impl IntoResponse {
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_v1())
         .merge(root())
         .split_for_parts();
+    document_common_answers(&mut doc);
     with_layers(
         router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc)),
         state,
@@ -144,4 +147,70 @@ pub fn with_layers(router: Router<AppState>, state: AppState) -> Router {
             middleware::context,
         ))
         .with_state(state)
+}
+
+/// Paths that need no login.
+const PUBLIC: [&str; 5] = [
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+];
+
+/// Every operation may answer with the envelope for malformed input, missing
+/// login, unknown records, invalid fields, too many requests and internal
+/// errors; the handlers document only what is particular to them.
+fn document_common_answers(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let envelope = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build()
+    };
+    let common = [
+        ("400", "invalid_request: malformed JSON or query"),
+        ("401", "unauthenticated: missing, expired or revoked token"),
+        ("403", "forbidden: the role may not do this"),
+        ("404", "not_found: unknown, or outside the caller's scope"),
+        ("405", "method_not_allowed"),
+        ("413", "payload_too_large"),
+        ("415", "unsupported_media_type"),
+        (
+            "422",
+            "validation_failed: details.fields names each field and its reasons",
+        ),
+        ("429", "rate_limited"),
+        ("500", "internal"),
+    ];
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let public = PUBLIC.contains(&path.as_str());
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (code, what) in common {
+                if public && matches!(code, "401" | "403") && !path.starts_with("/api/v1/auth") {
+                    continue;
+                }
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| envelope(what).into());
+            }
+            if public {
+                op.security = Some(Vec::new());
+            }
+        }
+    }
 }

@@ -19,6 +19,8 @@ use crate::state::AppState;
 pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<Uuid>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }

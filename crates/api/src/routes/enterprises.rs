@@ -31,6 +31,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// Matches name, credit code, address or contact name.
     pub q: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }

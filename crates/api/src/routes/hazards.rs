@@ -18,6 +18,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct InspectionQuery {
     pub enterprise_id: Option<Uuid>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -61,6 +63,8 @@ pub struct HazardQuery {
     /// `general` | `major`.
     pub severity: Option<String>,
     pub overdue: Option<bool>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }

@@ -110,6 +110,7 @@ pub struct PullQuery {
     pub device_id: Uuid,
     pub cursor: Option<String>,
     /// Default 500, at most 2000.
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<usize>,
 }
 
