@@ -879,3 +879,39 @@ async fn an_id_already_taken_is_a_rejected_conflict_and_the_queue_moves_on() {
     );
     assert_eq!(b["results"][1]["error"]["code"], "conflict");
 }
+
+#[tokio::test]
+async fn a_batch_with_an_id_taken_elsewhere_keeps_the_rest() {
+    let f = field().await;
+    let mut a = f.inspector("insp_u", 0).await;
+    let mut b = f.inspector("insp_t", 0).await;
+    let h = create_hazard(&f, &mut a, "general").await;
+    let before = f.app.count("hazards").await;
+    let batch = vec![
+        b.mutation("hazard.create", None, hazard(&f.ents[0][1], "general")),
+        b.mutation("hazard.create", None, h.clone()),
+        b.mutation("hazard.create", None, hazard(&f.ents[0][2], "major")),
+    ];
+    let (_, r) = f.app.push(&b, batch.clone()).await;
+    assert_eq!(
+        results(&r),
+        [
+            (1, "applied".into(), false),
+            (2, "rejected".into(), false),
+            (3, "applied".into(), false)
+        ],
+        "{r}"
+    );
+    assert_eq!(r["results"][1]["error"]["code"], "conflict");
+    assert_eq!(f.app.count("hazards").await, before + 2);
+    // The corrected outcome is the one stored and replayed.
+    let (_, again) = f.app.push(&b, batch).await;
+    assert_eq!(
+        results(&again),
+        [
+            (1, "applied".into(), true),
+            (2, "rejected".into(), true),
+            (3, "applied".into(), true)
+        ]
+    );
+}

@@ -513,34 +513,29 @@ async fn event(
     hazard_id: Uuid,
     user: &User,
     action: &str,
-    (from, to): (Option<HazardStatus>, Option<HazardStatus>),
+    statuses: (Option<HazardStatus>, Option<HazardStatus>),
     comment: &str,
     photo_ids: &[Uuid],
 ) -> Step<Uuid> {
-    let id = Uuid::now_v7();
-    hazard_event::Entity::insert(hazard_event::ActiveModel {
-        id: sea_orm::Set(id),
-        hazard_id: sea_orm::Set(hazard_id),
-        at: sea_orm::Set(Utc::now()),
-        actor_id: sea_orm::Set(Some(user.user.id)),
-        action: sea_orm::Set(action.to_owned()),
-        from_status: sea_orm::Set(from.map(|s| s.as_str().to_owned())),
-        to_status: sea_orm::Set(to.map(|s| s.as_str().to_owned())),
-        comment: sea_orm::Set(comment.to_owned()),
-        photo_ids: sea_orm::Set(json!(photo_ids)),
-    })
-    .exec_without_returning(tx.txn())
-    .await
-    .map_err(db)?;
+    let row = event_row(hazard_id, user, action, statuses, comment, photo_ids);
+    let id = match &row.id {
+        sea_orm::ActiveValue::Set(id) => *id,
+        _ => Uuid::now_v7(),
+    };
+    hazard_event::Entity::insert(row)
+        .exec_without_returning(tx.txn())
+        .await
+        .map_err(db)?;
     Ok(id)
 }
 
-async fn hazard_create(
-    tx: &mut WriteTx,
+/// Checks a new hazard and builds its row, reading but not writing.
+async fn prepare_hazard(
+    tx: &WriteTx,
     user: &User,
-    p: HazardIn,
+    p: &HazardIn,
     policy: &DeadlinePolicy,
-) -> Step<Applied> {
+) -> Step<hazard::Model> {
     const ET: &str = "hazard";
     require_field_role(user, ET, p.id)?;
     let e = enterprise_in_scope(tx, user, p.enterprise_id, ET, p.id).await?;
@@ -603,6 +598,7 @@ async fn hazard_create(
         inspection_id: p.inspection_id,
         item_code: p
             .item_code
+            .as_ref()
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty()),
         title,
@@ -623,6 +619,17 @@ async fn hazard_create(
         created_at: now,
         updated_at: now,
     };
+    Ok(m)
+}
+
+async fn hazard_create(
+    tx: &mut WriteTx,
+    user: &User,
+    p: HazardIn,
+    policy: &DeadlinePolicy,
+) -> Step<Applied> {
+    const ET: &str = "hazard";
+    let m = prepare_hazard(tx, user, &p, policy).await?;
     let m = tx
         .insert("hazard.create", m)
         .await
@@ -645,7 +652,7 @@ async fn hazard_create(
             kind: "hazard",
             id: m.id,
             item: None,
-            enterprise_id: e.id,
+            enterprise_id: m.enterprise_id,
         },
         ET,
     )
@@ -655,6 +662,118 @@ async fn hazard_create(
         entity_id: m.id,
         version: m.version,
     })
+}
+
+/// A `hazard.create` checked and built but not yet written, so that a push can
+/// write many in one statement.
+#[derive(Debug)]
+pub struct PreparedHazard {
+    pub hazard: hazard::Model,
+    pub event: hazard_event::ActiveModel,
+}
+
+/// Prepares a `hazard.create` without photos for a batched write; `Ok(None)` when
+/// the mutation must take the one-by-one path (photos are attached by writes).
+pub async fn prepare_batchable(
+    tx: &WriteTx,
+    user: &User,
+    m: &Mutation,
+    policy: &DeadlinePolicy,
+) -> Step<Option<PreparedHazard>> {
+    if m.kind != "hazard.create" {
+        return Ok(None);
+    }
+    let p: HazardIn = parse("hazard", &m.payload)?;
+    if !p.photo_ids.is_empty() {
+        return Ok(None);
+    }
+    let hazard = prepare_hazard(tx, user, &p, policy).await?;
+    let event = event_row(
+        hazard.id,
+        user,
+        "create",
+        (None, Some(HazardStatus::Open)),
+        "",
+        &[],
+    );
+    Ok(Some(PreparedHazard { hazard, event }))
+}
+
+/// The history row of a hazard event.
+fn event_row(
+    hazard_id: Uuid,
+    user: &User,
+    action: &str,
+    (from, to): (Option<HazardStatus>, Option<HazardStatus>),
+    comment: &str,
+    photo_ids: &[Uuid],
+) -> hazard_event::ActiveModel {
+    hazard_event::ActiveModel {
+        id: sea_orm::Set(Uuid::now_v7()),
+        hazard_id: sea_orm::Set(hazard_id),
+        at: sea_orm::Set(Utc::now()),
+        actor_id: sea_orm::Set(Some(user.user.id)),
+        action: sea_orm::Set(action.to_owned()),
+        from_status: sea_orm::Set(from.map(|s| s.as_str().to_owned())),
+        to_status: sea_orm::Set(to.map(|s| s.as_str().to_owned())),
+        comment: sea_orm::Set(comment.to_owned()),
+        photo_ids: sea_orm::Set(json!(photo_ids)),
+    }
+}
+
+/// Writes prepared hazards: all in one go, or, when that fails (an id taken by
+/// a concurrent push), one by one. Returns the seqs whose id was taken.
+pub async fn write_prepared(
+    tx: &mut WriteTx,
+    batch: Vec<(i64, PreparedHazard)>,
+) -> anjian_domain::Result<Vec<i64>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sp = tx.savepoint().await?;
+    let hazards: Vec<hazard::Model> = batch.iter().map(|(_, p)| p.hazard.clone()).collect();
+    let events: Vec<hazard_event::ActiveModel> =
+        batch.iter().map(|(_, p)| p.event.clone()).collect();
+    let all = async {
+        tx.insert_many("hazard.create", hazards).await?;
+        for chunk in events.chunks(500) {
+            hazard_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(tx.txn())
+                .await
+                .map_err(Error::internal)?;
+        }
+        anjian_domain::Result::Ok(())
+    }
+    .await;
+    match all {
+        Ok(()) => {
+            tx.release_savepoint(sp).await?;
+            Ok(Vec::new())
+        }
+        Err(Error::Conflict(_)) => {
+            tx.rollback_to_savepoint(sp).await?;
+            let mut taken = Vec::new();
+            for (seq, p) in batch {
+                let sp = tx.savepoint().await?;
+                match tx.insert("hazard.create", p.hazard).await {
+                    Ok(_) => {
+                        hazard_event::Entity::insert(p.event)
+                            .exec_without_returning(tx.txn())
+                            .await
+                            .map_err(Error::internal)?;
+                        tx.release_savepoint(sp).await?;
+                    }
+                    Err(Error::Conflict(_)) => {
+                        tx.rollback_to_savepoint(sp).await?;
+                        taken.push(seq);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(taken)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The fields a `hazard.update` may set.

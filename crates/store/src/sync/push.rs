@@ -15,6 +15,41 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::apply::{self, Applied, MutErr};
+
+/// Writes the buffered creates; a create whose id turned out to be taken (by a
+/// concurrent push) gets a `conflict` outcome instead of `applied`.
+async fn flush(
+    tx: &mut WriteTx,
+    buffer: &mut Vec<(i64, apply::PreparedHazard)>,
+    results: &mut [PushResult],
+    outcomes: &mut [sync_mutation::ActiveModel],
+) -> Result<()> {
+    let taken = apply::write_prepared(tx, std::mem::take(buffer)).await?;
+    for seq in taken {
+        let Some(r) = results
+            .iter_mut()
+            .find(|r| r.outcome.seq == seq && !r.replayed)
+        else {
+            continue;
+        };
+        r.outcome = Outcome {
+            seq,
+            status: "rejected".into(),
+            entity_type: Some("hazard".into()),
+            entity_id: r.outcome.entity_id,
+            version: None,
+            error: Some(OutcomeError {
+                code: "conflict".into(),
+                details: Some(serde_json::json!({ "field": "unique" })),
+            }),
+        };
+        let stored = serde_json::to_value(&r.outcome).map_err(Error::internal)?;
+        for o in outcomes.iter_mut().filter(|o| o.seq.as_ref() == &seq) {
+            o.outcome = sea_orm::Set(stored.clone());
+        }
+    }
+    Ok(())
+}
 use crate::entity::{device, sync_mutation};
 use crate::repo::hazards::HazardFull;
 use crate::repo::users::User;
@@ -197,6 +232,8 @@ pub async fn push(
     let mut failure: Option<Error> = None;
     // Stored outcomes are written together before the commit, in the same transaction.
     let mut outcomes: Vec<sync_mutation::ActiveModel> = Vec::new();
+    let mut buffer: Vec<(i64, apply::PreparedHazard)> = Vec::new();
+    let mut buffered_ids = std::collections::HashSet::new();
     for m in &mutations {
         if m.seq <= last {
             // This push may itself hold the earlier submission (not written yet).
@@ -254,18 +291,48 @@ pub async fn push(
         if m.seq != last + 1 {
             break;
         }
-        let sp = tx.savepoint().await?;
-        let r = apply::with_prefetched(pre.clone(), apply::apply(&mut tx, user, m, policy)).await;
-        match &r {
-            Ok(_) => tx.release_savepoint(sp).await?,
+        // Creates without photos are checked now and written together later.
+        let prepared =
+            apply::with_prefetched(pre.clone(), apply::prepare_batchable(&tx, user, m, policy))
+                .await;
+        let r = match prepared {
+            Ok(Some(p)) if buffered_ids.insert(p.hazard.id) => {
+                let applied = Applied {
+                    entity_type: "hazard",
+                    entity_id: p.hazard.id,
+                    version: 1,
+                };
+                buffer.push((m.seq, p));
+                Ok(applied)
+            }
+            Ok(Some(p)) => Err(MutErr::Rejected {
+                entity_type: Some("hazard"),
+                entity_id: Some(p.hazard.id),
+                error: Error::Conflict("unique".into()),
+            }),
             Err(MutErr::Internal(e)) => {
-                // The database failed: keep the processed prefix, answer it.
-                tx.rollback_to_savepoint(sp).await?;
                 failure = Some(Error::internal(anyhow::anyhow!("{e:?}")));
                 break;
             }
-            Err(_) => tx.rollback_to_savepoint(sp).await?,
-        }
+            Err(e) => Err(e),
+            Ok(None) => {
+                flush(&mut tx, &mut buffer, &mut results, &mut outcomes).await?;
+                let sp = tx.savepoint().await?;
+                let r = apply::with_prefetched(pre.clone(), apply::apply(&mut tx, user, m, policy))
+                    .await;
+                match &r {
+                    Ok(_) => tx.release_savepoint(sp).await?,
+                    Err(MutErr::Internal(e)) => {
+                        // The database failed: keep the processed prefix, answer it.
+                        tx.rollback_to_savepoint(sp).await?;
+                        failure = Some(Error::internal(anyhow::anyhow!("{e:?}")));
+                        break;
+                    }
+                    Err(_) => tx.rollback_to_savepoint(sp).await?,
+                }
+                r
+            }
+        };
         let outcome = outcome_of(m.seq, &r);
         let server_entity = match &r {
             Err(MutErr::Conflict {
@@ -288,6 +355,7 @@ pub async fn push(
             server_entity,
         });
     }
+    flush(&mut tx, &mut buffer, &mut results, &mut outcomes).await?;
     let processed = results.iter().any(|r| !r.replayed);
     for chunk in outcomes.chunks(500) {
         sync_mutation::Entity::insert_many(chunk.to_vec())
