@@ -915,3 +915,60 @@ async fn a_batch_with_an_id_taken_elsewhere_keeps_the_rest() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_database_failure_answers_503_and_writes_nothing() {
+    use sea_orm::ConnectionTrait;
+    let f = field().await;
+    let mut d = f.inspector("insp_s", 0).await;
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut d,
+            "hazard.create",
+            None,
+            hazard(&f.ents[0][0], "general"),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied");
+    let before = (
+        f.app.count("hazards").await,
+        f.app.count("audit_log").await,
+        f.app.count("change_feed").await,
+    );
+    let batch = vec![
+        d.mutation("hazard.create", None, hazard(&f.ents[0][1], "general")),
+        d.mutation("hazard.create", None, hazard(&f.ents[0][2], "general")),
+    ];
+    // The table of stored outcomes disappears: the push can't be made durable.
+    let conn = f.app.db().conn();
+    conn.execute_unprepared("ALTER TABLE sync_mutations RENAME TO sync_mutations_away")
+        .await
+        .unwrap();
+    let resp = f
+        .app
+        .req(reqwest::Method::POST, "/api/v1/sync/push", Some(&d.token))
+        .json(&json!({"device_id": d.id, "protocol": 1, "mutations": batch}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().get("retry-after").is_some());
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(envelope_code(&b), "unavailable");
+    conn.execute_unprepared("ALTER TABLE sync_mutations_away RENAME TO sync_mutations")
+        .await
+        .unwrap();
+    let after = (
+        f.app.count("hazards").await,
+        f.app.count("audit_log").await,
+        f.app.count("change_feed").await,
+    );
+    assert_eq!(after, before, "nothing half-written");
+    // The device keeps its queue and the retry applies it once.
+    let (_, r) = f.app.push(&d, batch).await;
+    assert_eq!(
+        results(&r),
+        [(2, "applied".into(), false), (3, "applied".into(), false)]
+    );
+}

@@ -53,7 +53,12 @@ pub struct Config {
     /// `None`: generated once and kept in the data dir.
     pub secret_key: Option<Secret>,
     pub log_format: LogFormat,
+    /// `tracing` filter directives (`ANJIAN_LOG`).
+    pub log_filter: String,
 }
+
+/// The default log filter: our info, the libraries' warnings.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn";
 
 impl Default for Config {
     fn default() -> Self {
@@ -69,6 +74,7 @@ impl Default for Config {
             report_recipients: Vec::new(),
             secret_key: None,
             log_format: LogFormat::Pretty,
+            log_filter: DEFAULT_LOG_FILTER.to_owned(),
         }
     }
 }
@@ -91,6 +97,7 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_REPORT_RECIPIENTS",
     "ANJIAN_SECRET_KEY",
     "ANJIAN_LOG_FORMAT",
+    "ANJIAN_LOG",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -232,6 +239,9 @@ impl Config {
                 "json" => LogFormat::Json,
                 _ => bail!("ANJIAN_LOG_FORMAT must be `pretty` or `json`"),
             };
+        }
+        if let Some(s) = get("ANJIAN_LOG") {
+            c.log_filter = s.to_owned();
         }
         Ok(c)
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anjian::app::{StartOptions, prepare, start};
 use anjian::config::{Config, LogFormat};
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -55,12 +56,16 @@ enum RosterCommand {
     },
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ANJIAN_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn")
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| {
+        eprintln!(
+            "ANJIAN_LOG `{}` is not a valid filter; using `info`",
+            config.log_filter
+        );
+        tracing_subscriber::EnvFilter::new("info")
     });
     let b = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
+    match config.log_format {
         LogFormat::Json => b.json().init(),
         LogFormat::Pretty => b.init(),
     }
@@ -91,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let env: HashMap<String, String> = std::env::vars().collect();
     let config = Config::load(&env)?;
-    init_logging(config.log_format);
+    init_logging(&config);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
             let t = Instant::now();
