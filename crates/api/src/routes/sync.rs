@@ -41,9 +41,15 @@ pub async fn push(
         ));
     }
     let bytes = body_bytes(req, &state).await?;
-    let raw: serde_json::Value = parse_json(&bytes)?;
+    /// Only the protocol; everything else is skipped without being built.
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        protocol: Option<serde_json::Value>,
+    }
+    let probe: Probe = parse_json(&bytes)?;
     // The protocol is checked before the shape, so that a future client's queue is kept.
-    if let Some(p) = raw.get("protocol").and_then(serde_json::Value::as_i64)
+    if let Some(p) = probe.protocol.as_ref().and_then(serde_json::Value::as_i64)
         && p != sync::push::PROTOCOL
     {
         return Err(

@@ -76,12 +76,32 @@ pub struct Mutation {
 }
 
 impl Mutation {
-    /// What makes two submissions of a `seq` the same mutation.
+    /// What makes two submissions of a `seq` the same mutation: a hash of its
+    /// type, base version and payload (streamed, without copying the payload).
     fn fingerprint(&self) -> String {
-        let canonical = serde_json::json!({
-            "type": self.kind, "base_version": self.base_version, "payload": self.payload,
-        });
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        struct Hashing<'a>(&'a mut Sha256);
+        impl std::io::Write for Hashing<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Sha256::new();
+        h.update(self.kind.as_bytes());
+        h.update([0]);
+        h.update(
+            self.base_version
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        h.update([0]);
+        // Serialising a Value into a hasher cannot fail.
+        let _ = serde_json::to_writer(Hashing(&mut h), &self.payload);
+        hex::encode(h.finalize())
     }
 }
 
