@@ -78,6 +78,13 @@ async fn villages_of(
 }
 
 async fn load(conn: &impl sea_orm::ConnectionTrait, u: user::Model) -> Result<User> {
+    // Only inspectors have villages; the others need no second query.
+    if u.role != Role::Inspector.as_str() {
+        return Ok(User {
+            user: u,
+            village_ids: Vec::new(),
+        });
+    }
     let mut v = villages_of(conn, &[u.id]).await?;
     Ok(User {
         village_ids: v.remove(&u.id).unwrap_or_default(),

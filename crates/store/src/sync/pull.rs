@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anjian_domain::{Error, Result, Scope};
 use sea_orm::{
-    AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -109,7 +109,7 @@ fn visible(scope: &Scope, villages: &HashMap<Uuid, Uuid>, enterprise_id: Option<
 
 /// Loads the current records of `ids`, by type, keeping only what the scope sees.
 async fn load(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     scope: &Scope,
     wanted: &BTreeMap<&'static str, Vec<Uuid>>,
 ) -> Result<HashMap<(&'static str, Uuid), Record>> {
@@ -236,7 +236,7 @@ fn version_of(r: &Record) -> i64 {
 
 /// Ids of one type in the scope after `after`, by id.
 async fn snapshot_ids(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     scope: &Scope,
     t: &str,
     after: Option<Uuid>,
@@ -308,7 +308,7 @@ fn feed_condition(scope: &Scope, position: i64, ordinal: i64) -> Condition {
     Condition::all().add(after).add(typed).add(mine)
 }
 
-async fn clock(txn: &DatabaseTransaction) -> Result<i64> {
+async fn clock(txn: &impl ConnectionTrait) -> Result<i64> {
     let row = txn
         .query_one_raw(Statement::from_string(
             txn.get_database_backend(),
@@ -336,16 +336,13 @@ pub async fn pull(
         Some(_) => (None, true),
         None => (None, false),
     };
-    let txn = db
-        .conn()
-        .begin_with_config(
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await
-        .map_err(Error::internal)?;
+    // No transaction is needed for one moment's view: the device's position is
+    // read first, and the feed follows commit order, so every mutation it counts
+    // has its changes visible to the reads that follow. (Changes beyond it may
+    // show too; the phone learns of their acknowledgement at its next push.)
+    let txn = db.conn();
     let last_processed_seq = match device::Entity::find_by_id(device_id)
-        .one(&txn)
+        .one(txn)
         .await
         .map_err(Error::internal)?
     {
@@ -360,7 +357,7 @@ pub async fn pull(
     };
     if pos.is_none() {
         pos = Some(Pos::Snapshot {
-            base: clock(&txn).await?,
+            base: clock(txn).await?,
             type_idx: 0,
             after: None,
         });
@@ -390,7 +387,7 @@ pub async fn pull(
                     };
                     continue;
                 };
-                let ids = snapshot_ids(&txn, &scope, t, after, room as u64).await?;
+                let ids = snapshot_ids(txn, &scope, t, after, room as u64).await?;
                 let full = ids.len() == room;
                 keys.extend(ids.iter().map(|id| (*t, *id, "upsert")));
                 pos = match (full, ids.last()) {
@@ -412,7 +409,7 @@ pub async fn pull(
                     .order_by_asc(change_feed::Column::Position)
                     .order_by_asc(change_feed::Column::Ordinal)
                     .limit(room as u64 + 1)
-                    .all(&txn)
+                    .all(txn)
                     .await
                     .map_err(Error::internal)?;
                 has_more = rows.len() > room;
@@ -444,7 +441,7 @@ pub async fn pull(
             wanted.entry(*t).or_default().push(*id);
         }
     }
-    let mut records = load(&txn, &scope, &wanted).await?;
+    let mut records = load(txn, &scope, &wanted).await?;
     let mut emitted = HashSet::new();
     let mut changes = Vec::new();
     for (t, id, _) in keys.iter().rev() {
@@ -461,7 +458,6 @@ pub async fn pull(
         });
     }
     changes.reverse();
-    txn.commit().await.map_err(Error::internal)?;
     Ok(PullAnswer {
         changes,
         cursor: CursorState {
