@@ -398,14 +398,27 @@ impl TestApp {
         .await
     }
 
-    /// Pulls until `has_more` is false; returns the changes and the last answer.
+    /// Pulls pages of 400 until `has_more` is false; returns the changes and the last answer.
     pub async fn pull_all(&self, d: &Device, cursor: Option<&str>) -> (Vec<Value>, Value) {
+        self.pull_pages(d, cursor, 400).await
+    }
+
+    /// Pulls pages of `limit` until `has_more` is false.
+    pub async fn pull_pages(
+        &self,
+        d: &Device,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> (Vec<Value>, Value) {
         let mut changes = Vec::new();
         let mut cursor = cursor.map(str::to_owned);
         loop {
             let path = match &cursor {
-                Some(c) => format!("/api/v1/sync/pull?device_id={}&cursor={c}&limit=400", d.id),
-                None => format!("/api/v1/sync/pull?device_id={}&limit=400", d.id),
+                Some(c) => format!(
+                    "/api/v1/sync/pull?device_id={}&cursor={c}&limit={limit}",
+                    d.id
+                ),
+                None => format!("/api/v1/sync/pull?device_id={}&limit={limit}", d.id),
             };
             let (s, b) = self.get(&path, &d.token).await;
             assert_eq!(s, StatusCode::OK, "{b}");

@@ -640,6 +640,18 @@ pub struct PushOut {
     pub server_time: DateTime<Utc>,
 }
 
+/// A record in a pull, in the read shape of its type.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RecordOut {
+    Village(VillageOut),
+    Enterprise(EnterpriseOut),
+    Template(TemplateOut),
+    Inspection(InspectionOut),
+    Hazard(HazardOut),
+    Photo(PhotoOut),
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeOut {
     pub entity_type: String,
@@ -647,8 +659,9 @@ pub struct ChangeOut {
     /// `upsert` | `delete`.
     pub op: String,
     pub version: i64,
+    /// The whole current record (the read shape of `entity_type`), or null for a delete.
     #[schema(value_type = Option<Object>)]
-    pub data: Option<serde_json::Value>,
+    pub data: Option<RecordOut>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

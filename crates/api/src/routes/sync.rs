@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::context;
 use crate::dto::{
-    ChangeOut, EnterpriseOut, ErrorEnvelope, HazardOut, InspectionOut, PhotoOut, PullOut, PushIn,
-    PushOut, PushResultOut, ResultError, TemplateOut, VillageOut,
+    ChangeOut, ErrorEnvelope, HazardOut, PhotoOut, PullOut, PushIn, PushOut, PushResultOut,
+    RecordOut, ResultError,
 };
 use crate::error::{ApiError, ApiResult, message};
 use crate::extract::{ApiQuery, Auth, body_bytes, parse_json};
@@ -125,16 +125,15 @@ fn data_of(
     state: &AppState,
     show_gps: bool,
     now: chrono::DateTime<chrono::Utc>,
-) -> serde_json::Value {
-    let v = match r {
-        Record::Village(v) => serde_json::to_value(VillageOut::from(v)),
-        Record::Enterprise(e) => serde_json::to_value(EnterpriseOut::from(e)),
-        Record::Template(t) => serde_json::to_value(TemplateOut::from(t)),
-        Record::Inspection(i) => serde_json::to_value(InspectionOut::from(i)),
-        Record::Hazard(h) => serde_json::to_value(HazardOut::new(h, &state.settings.policy, now)),
-        Record::Photo(p) => serde_json::to_value(PhotoOut::new(p, show_gps)),
-    };
-    v.unwrap_or(serde_json::Value::Null)
+) -> RecordOut {
+    match r {
+        Record::Village(v) => RecordOut::Village(v.into()),
+        Record::Enterprise(e) => RecordOut::Enterprise(e.into()),
+        Record::Template(t) => RecordOut::Template(t.into()),
+        Record::Inspection(i) => RecordOut::Inspection(i.into()),
+        Record::Hazard(h) => RecordOut::Hazard(HazardOut::new(h, &state.settings.policy, now)),
+        Record::Photo(p) => RecordOut::Photo(PhotoOut::new(p, show_gps)),
+    }
 }
 
 /// Changes of the caller's scope after `cursor`; without a cursor, a full snapshot in pages.

@@ -286,11 +286,12 @@ async fn snapshot_ids(
 
 /// Feed entries after `(position, ordinal)` that the scope may see.
 fn feed_condition(scope: &Scope, position: i64, ordinal: i64) -> Condition {
-    let after = Condition::any()
-        .add(change_feed::Column::Position.gt(position))
+    // `position >= p` on its own lets the primary key index bound the scan.
+    let after = Condition::all()
+        .add(change_feed::Column::Position.gte(position))
         .add(
-            Condition::all()
-                .add(change_feed::Column::Position.eq(position))
+            Condition::any()
+                .add(change_feed::Column::Position.gt(position))
                 .add(change_feed::Column::Ordinal.gt(ordinal)),
         );
     let typed = change_feed::Column::EntityType.is_in(TYPES);
