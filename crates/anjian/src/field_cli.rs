@@ -158,14 +158,7 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
             );
         }
         FieldCommand::Status => {
-            for t in [
-                "village",
-                "enterprise",
-                "template",
-                "inspection",
-                "hazard",
-                "photo",
-            ] {
+            for t in anjian_store::sync::pull::TYPES {
                 println!("{t:>11}: {}", c.versions(t).await?.len());
             }
             println!("     outbox: {}", c.pending().await?);

@@ -34,28 +34,48 @@ pub struct HazardFilter {
     pub overdue: Option<bool>,
 }
 
+/// The rows of `E` whose `parent` column is among `ids`, grouped by parent,
+/// each group in `order`.
+async fn children<E, C>(
+    conn: &impl sea_orm::ConnectionTrait,
+    ids: &[Uuid],
+    parent: C,
+    order: C,
+    parent_of: impl Fn(&E::Model) -> Uuid,
+) -> Result<std::collections::HashMap<Uuid, Vec<E::Model>>>
+where
+    E: EntityTrait<Column = C>,
+    C: ColumnTrait,
+{
+    let mut by: std::collections::HashMap<Uuid, Vec<E::Model>> = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = E::find()
+            .filter(parent.is_in(chunk.to_vec()))
+            .order_by_asc(order)
+            .all(conn)
+            .await
+            .map_err(Error::internal)?;
+        for r in rows {
+            by.entry(parent_of(&r)).or_default().push(r);
+        }
+    }
+    Ok(by)
+}
+
 /// Loads the history of each hazard.
 pub async fn with_history(
     conn: &impl sea_orm::ConnectionTrait,
     hazards: Vec<hazard::Model>,
 ) -> Result<Vec<HazardFull>> {
     let ids: Vec<Uuid> = hazards.iter().map(|h| h.id).collect();
-    let mut events = Vec::new();
-    for chunk in ids.chunks(500) {
-        events.extend(
-            hazard_event::Entity::find()
-                .filter(hazard_event::Column::HazardId.is_in(chunk.to_vec()))
-                .order_by_asc(hazard_event::Column::Id)
-                .all(conn)
-                .await
-                .map_err(Error::internal)?,
-        );
-    }
-    let mut by: std::collections::HashMap<Uuid, Vec<hazard_event::Model>> =
-        std::collections::HashMap::new();
-    for e in events {
-        by.entry(e.hazard_id).or_default().push(e);
-    }
+    let mut by = children::<hazard_event::Entity, _>(
+        conn,
+        &ids,
+        hazard_event::Column::HazardId,
+        hazard_event::Column::Id,
+        |e| e.hazard_id,
+    )
+    .await?;
     Ok(hazards
         .into_iter()
         .map(|h| HazardFull {
@@ -71,22 +91,14 @@ pub async fn with_results(
     list: Vec<inspection::Model>,
 ) -> Result<Vec<InspectionFull>> {
     let ids: Vec<Uuid> = list.iter().map(|i| i.id).collect();
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(500) {
-        rows.extend(
-            inspection_result::Entity::find()
-                .filter(inspection_result::Column::InspectionId.is_in(chunk.to_vec()))
-                .order_by_asc(inspection_result::Column::Position)
-                .all(conn)
-                .await
-                .map_err(Error::internal)?,
-        );
-    }
-    let mut by: std::collections::HashMap<Uuid, Vec<inspection_result::Model>> =
-        std::collections::HashMap::new();
-    for r in rows {
-        by.entry(r.inspection_id).or_default().push(r);
-    }
+    let mut by = children::<inspection_result::Entity, _>(
+        conn,
+        &ids,
+        inspection_result::Column::InspectionId,
+        inspection_result::Column::Position,
+        |r| r.inspection_id,
+    )
+    .await?;
     Ok(list
         .into_iter()
         .map(|i| InspectionFull {
