@@ -29,6 +29,8 @@ pub struct Running {
     pub admin_password: Option<String>,
     pub demo_accounts: Vec<String>,
     pub db: Db,
+    /// The object store photos go to.
+    pub objects: anjian_evidence::ObjectStore,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
@@ -100,7 +102,9 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
             ..Default::default()
         },
     };
-    let state = AppState::new(db.clone(), &config.secret_key()?, settings);
+    let photos = crate::photos::photos(config, addr, &public_url)?;
+    let objects = photos.store.clone();
+    let state = AppState::with_photos(db.clone(), &config.secret_key()?, settings, Some(photos));
     let app = anjian_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -121,6 +125,7 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         admin_password,
         demo_accounts,
         db,
+        objects,
         shutdown: Some(tx),
         server,
         scheduler,

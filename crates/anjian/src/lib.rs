@@ -5,6 +5,7 @@
 pub mod app;
 pub mod config;
 pub mod field_cli;
+pub mod photos;
 pub mod roster_gen;
 pub mod seeds;
 

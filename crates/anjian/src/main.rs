@@ -40,10 +40,29 @@ enum Command {
     },
     /// The reference field client, playing an inspector (login, pull, inspect offline, push).
     Field(anjian::field_cli::FieldArgs),
+    /// Photo evidence housekeeping.
+    Photos {
+        #[command(subcommand)]
+        command: PhotosCommand,
+    },
     /// The enterprise roster.
     Roster {
         #[command(subcommand)]
         command: RosterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PhotosCommand {
+    /// Reports photos declared but never uploaded and stored objects nothing
+    /// refers to; removes them with `--apply`.
+    Sweep {
+        /// Age, in days, past which an unfinished upload is abandoned.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Remove what was found (default: report only).
+        #[arg(long)]
+        apply: bool,
     },
 }
 
@@ -148,6 +167,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Field(args) => anjian::field_cli::run(args).await,
+        Command::Photos {
+            command: PhotosCommand::Sweep { days, apply },
+        } => {
+            let db = prepare(&config).await?;
+            let store = anjian::photos::store_for_cli(&config).await?;
+            let report = anjian::photos::sweep(&db, &store, days, apply).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Command::Roster {
             command: RosterCommand::Generate { out },
         } => {

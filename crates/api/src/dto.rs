@@ -415,8 +415,12 @@ pub struct Health {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
+    /// `ready` | `not_ready`.
     pub status: String,
+    /// `ok` | `unreachable`.
     pub database: String,
+    /// `ok` | `unreachable` | `not_configured`: the bucket answers.
+    pub object_store: String,
 }
 
 /// One item result of an inspection.
@@ -576,6 +580,8 @@ pub struct PhotoOut {
     pub height: Option<i64>,
     /// Only for inspectors, office and admin.
     pub gps: Option<Location>,
+    /// What `GET /photos/{id}/{variant}` serves: all three once processed.
+    pub variants: Vec<String>,
     pub version: i64,
 }
 
@@ -590,16 +596,70 @@ impl PhotoOut {
                 None
             },
             id: p.id,
-            status: p.status,
             sha256: p.sha256,
             size: p.size,
             content_type: p.content_type,
+            variants: if p.status == anjian_store::repo::photos::PROCESSED {
+                ["original", "preview", "thumb"].map(String::from).to_vec()
+            } else {
+                Vec::new()
+            },
+            status: p.status,
             taken_at: p.taken_at,
             width: p.width,
             height: p.height,
             version: p.version,
         }
     }
+}
+
+/// Body of `POST /photos` (and payload of `photo.declare`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoIn {
+    /// Chosen by the client.
+    pub id: Uuid,
+    /// SHA-256 of the bytes, 64 lowercase hex digits.
+    pub sha256: String,
+    /// Size in bytes, at most 25 MB.
+    pub size: i64,
+    /// `image/jpeg` | `image/png` | `image/webp`.
+    pub content_type: String,
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+impl From<PhotoIn> for anjian_store::repo::photos::Declare {
+    fn from(p: PhotoIn) -> Self {
+        Self {
+            id: p.id,
+            sha256: p.sha256,
+            size: p.size,
+            content_type: p.content_type,
+            taken_at: p.taken_at,
+        }
+    }
+}
+
+/// Where and how to upload a photo's bytes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadOut {
+    /// `PUT`.
+    pub method: String,
+    /// A presigned URL; fetch a fresh one by declaring the photo again.
+    pub url: String,
+    /// Headers to send as they are (they carry the checksum the store checks).
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Answer of `POST /photos`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeclaredPhotoOut {
+    #[serde(flatten)]
+    pub photo: PhotoOut,
+    /// Present while the bytes are still to be uploaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadOut>,
 }
 
 /// Body of `POST /sync/push`.

@@ -127,6 +127,19 @@ pub fn message(code: &str, lang: Lang) -> &'static str {
             "服务暂时不可用，请稍后重试",
             "Temporarily unavailable; retry later",
         ),
+        "checksum_mismatch" => (
+            "照片内容与声明的大小或校验值不符，请重新上传",
+            "The bytes do not match the declared size or SHA-256; upload again",
+        ),
+        "not_an_image" => (
+            "文件不是可识别的 JPEG、PNG 或 WebP 图片",
+            "Not a readable JPEG, PNG or WebP image",
+        ),
+        "image_too_large" => (
+            "图片过大（最大 25 MB、5000 万像素）",
+            "Image too large (at most 25 MB and 50 megapixels)",
+        ),
+        "not_uploaded" => ("照片尚未上传", "The photo's bytes have not arrived yet"),
         "seq_reused" => (
             "该序号已用于另一条修改",
             "This sequence number was already used for a different change",

@@ -21,7 +21,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use state::{AppState, Settings};
+pub use state::{AppState, Photos, Settings};
 
 use crate::error::ApiError;
 
@@ -37,6 +37,7 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
         (name = "reference", description = "Villages, enterprises, templates, campaigns"),
         (name = "inspections", description = "Inspections and hazards"),
         (name = "sync", description = "Offline sync for field devices"),
+        (name = "photos", description = "Photo evidence: declare, upload, verify, serve"),
         (name = "operations", description = "Health, readiness, metrics, audit")
     ),
     modifiers(&BearerAuth)
@@ -88,6 +89,11 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(hazards::get_inspection))
         .routes(routes!(hazards::list_hazards))
         .routes(routes!(hazards::get_hazard))
+        .routes(routes!(photos::declare))
+        .routes(routes!(photos::get))
+        .routes(routes!(photos::upload))
+        .routes(routes!(photos::complete))
+        .routes(routes!(photos::variant))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(sync::push))
@@ -129,10 +135,23 @@ pub fn app(state: AppState) -> Router {
         .merge(root())
         .split_for_parts();
     document_common_answers(&mut doc);
-    with_layers(
-        router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc)),
-        state,
-    )
+    let mut router =
+        router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc));
+    if let Some(embedded) = state
+        .photos
+        .as_ref()
+        .and_then(|p| p.embedded.clone().map(|e| (e, p.store.bucket().to_owned())))
+    {
+        // The embedded object store answers under `/<bucket>` on this listener,
+        // so presigned URLs built on the public URL reach it.
+        let (embedded, bucket) = embedded;
+        let svc = embedded.service(error::Enveloped);
+        router = router
+            .route_service(&format!("/{bucket}"), svc.clone())
+            .route_service(&format!("/{bucket}/"), svc.clone())
+            .route_service(&format!("/{bucket}/{{*key}}"), svc);
+    }
+    with_layers(router, state)
 }
 
 /// The fallback and the layers every route gets: body limit, panic catching,

@@ -28,15 +28,44 @@ pub struct Inner {
     pub keys: TokenKeys,
     pub settings: Settings,
     pub metrics: Metrics,
+    /// The object store and image processing; `None` only in tests of the
+    /// HTTP layer alone, where photo routes answer `unavailable`.
+    pub photos: Option<Photos>,
+}
+
+/// Photo evidence: where bytes go and how they are processed.
+#[derive(Debug, Clone)]
+pub struct Photos {
+    pub store: anjian_evidence::ObjectStore,
+    pub processor: anjian_evidence::Processor,
+    /// Set when the store is the embedded server, served on our listener.
+    pub embedded: Option<anjian_evidence::Embedded>,
+    /// Where uploads through the API are spooled before they go to the store.
+    pub spool_dir: std::path::PathBuf,
+    /// Lifetime of a presigned upload URL.
+    pub upload_ttl: std::time::Duration,
+    /// Lifetime of a presigned download URL.
+    pub download_ttl: std::time::Duration,
 }
 
 impl AppState {
+    /// State without an object store (photo routes answer `unavailable`).
     pub fn new(db: Db, secret: &[u8], settings: Settings) -> AppState {
+        AppState::with_photos(db, secret, settings, None)
+    }
+
+    pub fn with_photos(
+        db: Db,
+        secret: &[u8],
+        settings: Settings,
+        photos: Option<Photos>,
+    ) -> AppState {
         AppState(Arc::new(Inner {
             db,
             keys: TokenKeys::new(secret),
             settings,
             metrics: Metrics::default(),
+            photos,
         }))
     }
 }

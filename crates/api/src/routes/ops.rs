@@ -16,29 +16,44 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// The database answers (and, once configured, the object store).
+/// The database and the object store's bucket answer.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Readiness {
-                status: "ready".into(),
-                database: "ok".into(),
-            }),
-        ),
+    let (db, store) = tokio::join!(state.db.ping(), async {
+        match &state.photos {
+            Some(p) => Some(p.store.check().await),
+            None => None,
+        }
+    });
+    let database = match db {
+        Ok(()) => "ok",
         Err(e) => {
             tracing::warn!(error = ?e, "database not reachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Readiness {
-                    status: "not_ready".into(),
-                    database: "unreachable".into(),
-                }),
-            )
+            "unreachable"
         }
-    }
+    };
+    let object_store = match store {
+        Some(Ok(())) => "ok",
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "object store not reachable");
+            "unreachable"
+        }
+        None => "not_configured",
+    };
+    let ready = database == "ok" && object_store == "ok";
+    (
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(Readiness {
+            status: if ready { "ready" } else { "not_ready" }.into(),
+            database: database.into(),
+            object_store: object_store.into(),
+        }),
+    )
 }
 
 /// Prometheus text exposition.

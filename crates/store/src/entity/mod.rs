@@ -416,6 +416,27 @@ pub mod photo {
     no_relations!();
 }
 
+/// Bytes stored once under their SHA-256, and what they say about the photo.
+pub mod stored_object {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "stored_objects")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sha256: String,
+        pub size: i64,
+        pub content_type: String,
+        pub width: i64,
+        pub height: i64,
+        pub stored_at: DateTimeUtc,
+        pub taken_at: Option<DateTimeUtc>,
+        pub gps_lat: Option<f64>,
+        pub gps_lon: Option<f64>,
+    }
+    no_relations!();
+}
+
 pub mod device {
     use sea_orm::entity::prelude::*;
 

@@ -19,6 +19,7 @@ use crate::entity::{
     inspection_result, photo,
 };
 use crate::repo::hazards::{HazardFull, with_history};
+use crate::repo::photos::Declare;
 use crate::repo::users::User;
 
 /// A mutation that took effect.
@@ -1031,85 +1032,12 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
     })
 }
 
-#[derive(Deserialize)]
-struct PhotoIn {
-    id: Uuid,
-    sha256: String,
-    size: i64,
-    content_type: String,
-    #[serde(default)]
-    taken_at: Option<DateTime<Utc>>,
-}
-
-/// Largest photo accepted.
-pub const MAX_PHOTO_BYTES: i64 = 25 * 1024 * 1024;
-
-async fn photo_declare(tx: &mut WriteTx, user: &User, p: PhotoIn) -> Step<Applied> {
+async fn photo_declare(tx: &mut WriteTx, user: &User, p: Declare) -> Step<Applied> {
     const ET: &str = "photo";
-    let mut f = FieldErrors::new();
-    if p.sha256.len() != 64
-        || !p
-            .sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        f.add("sha256", "invalid");
-    }
-    if !(1..=MAX_PHOTO_BYTES).contains(&p.size) {
-        f.add("size", "out_of_range");
-    }
-    if !["image/jpeg", "image/png", "image/webp"].contains(&p.content_type.as_str()) {
-        f.add("content_type", "unsupported");
-    }
-    f.into_result().map_err(rej(ET, Some(p.id)))?;
-    if let Some(existing) = photo::Entity::find_by_id(p.id)
-        .one(tx.txn())
+    let id = p.id;
+    let m = crate::repo::photos::declare_in(tx, user, p)
         .await
-        .map_err(db)?
-    {
-        // Declaring the same photo again is harmless; another photo under that id is not.
-        if existing.declared_by == user.user.id
-            && existing.sha256 == p.sha256
-            && existing.size == p.size
-        {
-            return Ok(Applied {
-                entity_type: ET,
-                entity_id: existing.id,
-                version: existing.version,
-            });
-        }
-        return Err(MutErr::Rejected {
-            entity_type: Some(ET),
-            entity_id: Some(p.id),
-            error: Error::Conflict("id".into()),
-        });
-    }
-    let m = photo::Model {
-        id: p.id,
-        sha256: p.sha256,
-        size: p.size,
-        content_type: p.content_type,
-        status: "pending_upload".into(),
-        declared_by: user.user.id,
-        declared_at: Utc::now(),
-        taken_at: p.taken_at,
-        uploaded_at: None,
-        processed_at: None,
-        width: None,
-        height: None,
-        gps_lat: None,
-        gps_lon: None,
-        owner_type: None,
-        owner_id: None,
-        owner_item: None,
-        owner_position: None,
-        enterprise_id: None,
-        version: 1,
-    };
-    let m = tx
-        .insert("photo.declare", m)
-        .await
-        .map_err(rej(ET, Some(p.id)))?;
+        .map_err(rej(ET, Some(id)))?;
     Ok(Applied {
         entity_type: ET,
         entity_id: m.id,

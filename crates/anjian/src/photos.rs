@@ -1,0 +1,209 @@
+//! Wiring of photo evidence: the object store from the configuration (an
+//! external S3, or the embedded server over the data dir), and the sweep of
+//! what uploads leave behind.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anjian_api::Photos;
+use anjian_evidence::{Embedded, ObjectStore, Processor, StoreConfig, keys};
+use anjian_store::{Actor, Db, repo};
+use anyhow::Context;
+use chrono::Utc;
+use sha2::Digest;
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// Bucket of the embedded store.
+pub const EMBEDDED_BUCKET: &str = "anjian";
+const EMBEDDED_ACCESS_KEY: &str = "anjian-embedded";
+
+/// Decode memory allowed in flight at once (MiB).
+const DECODE_BUDGET_MIB: u32 = 256;
+
+/// The embedded store's secret, derived from the signing key so presigned
+/// URLs stay valid across restarts.
+fn embedded_secret(secret_key: &[u8]) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(b"anjian embedded object store\0");
+    h.update(secret_key);
+    hex::encode(h.finalize())
+}
+
+/// The address the server can reach itself at.
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    }
+}
+
+/// The photo settings for a server bound at `addr` and linked as `public_url`.
+/// With no S3 configured, the embedded server is opened over the data dir;
+/// the caller serves it on `addr`.
+pub fn photos(config: &Config, addr: SocketAddr, public_url: &str) -> anyhow::Result<Photos> {
+    let (cfg, embedded) = match &config.s3 {
+        Some(s3) => (
+            StoreConfig {
+                endpoint: s3.endpoint.clone(),
+                public_endpoint: s3.endpoint.clone(),
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.0.clone(),
+                secret_access_key: s3.secret_access_key.0.clone(),
+            },
+            None,
+        ),
+        None => {
+            let secret = embedded_secret(&config.secret_key()?);
+            let root = config.data_dir.join("objects");
+            let embedded = Embedded::open(&root, EMBEDDED_BUCKET, EMBEDDED_ACCESS_KEY, &secret)
+                .with_context(|| format!("opening the object store in {}", root.display()))?;
+            (
+                StoreConfig {
+                    endpoint: format!("http://{}", loopback(addr)),
+                    public_endpoint: public_url.trim_end_matches('/').to_owned(),
+                    bucket: EMBEDDED_BUCKET.into(),
+                    region: "us-east-1".into(),
+                    access_key_id: EMBEDDED_ACCESS_KEY.into(),
+                    secret_access_key: secret,
+                },
+                Some(embedded),
+            )
+        }
+    };
+    Ok(Photos {
+        store: ObjectStore::new(&cfg),
+        processor: Processor::new(DECODE_BUDGET_MIB),
+        embedded,
+        spool_dir: config.data_dir.join("spool"),
+        upload_ttl: Duration::from_secs(15 * 60),
+        download_ttl: Duration::from_secs(5 * 60),
+    })
+}
+
+/// The object store for a command run outside the server: the embedded one
+/// is served on a loopback port of its own for as long as the command runs.
+pub async fn store_for_cli(config: &Config) -> anyhow::Result<ObjectStore> {
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let p = photos(config, addr, &url)?;
+    if let Some(e) = p.embedded.clone() {
+        let bucket = p.store.bucket().to_owned();
+        let svc = e.service(());
+        let app = axum::Router::new()
+            .route_service(&format!("/{bucket}"), svc.clone())
+            .route_service(&format!("/{bucket}/"), svc.clone())
+            .route_service(&format!("/{bucket}/{{*key}}"), svc);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+    Ok(p.store)
+}
+
+/// What the sweep found (and, with `apply`, removed).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SweepReport {
+    /// Declared long ago, never uploaded, listed by no record.
+    pub stale_photos: Vec<Uuid>,
+    /// Declared long ago, never uploaded, but a record lists them: kept.
+    pub stale_attached: Vec<Uuid>,
+    /// Uploads whose photo is gone or already processed.
+    pub orphan_uploads: Vec<String>,
+    /// Content-addressed objects no stored-object record names.
+    pub orphan_objects: Vec<String>,
+    /// Stored objects no photo refers to.
+    pub unreferenced: Vec<String>,
+    pub applied: bool,
+}
+
+/// Finds photos declared more than `days` ago whose bytes never came, and
+/// stored objects nothing refers to; removes them when `apply`.
+pub async fn sweep(
+    db: &Db,
+    store: &ObjectStore,
+    days: u32,
+    apply: bool,
+) -> anyhow::Result<SweepReport> {
+    let e = |e: anjian_domain::Error| anyhow::anyhow!("{e:?}");
+    let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+    let mut r = SweepReport {
+        applied: apply,
+        ..Default::default()
+    };
+    for p in repo::photos::stale_pending(db, cutoff).await.map_err(e)? {
+        if p.owner_id.is_some() {
+            r.stale_attached.push(p.id);
+        } else {
+            r.stale_photos.push(p.id);
+        }
+    }
+    // Uploads: an upload younger than the cutoff may still be completed.
+    let staged = store.list(keys::STAGING_PREFIX).await?;
+    let ids: Vec<(Uuid, String)> = staged
+        .iter()
+        .filter(|o| o.last_modified.is_none_or(|t| t < cutoff))
+        .filter_map(|o| {
+            let id = o.key.strip_prefix(keys::STAGING_PREFIX)?.parse().ok()?;
+            Some((id, o.key.clone()))
+        })
+        .collect();
+    let status: HashMap<Uuid, String> =
+        repo::photos::statuses(db, &ids.iter().map(|(i, _)| *i).collect::<Vec<_>>())
+            .await
+            .map_err(e)?
+            .into_iter()
+            .collect();
+    for (id, key) in ids {
+        let live = status.get(&id).is_some_and(|s| s == repo::photos::PENDING)
+            && !r.stale_photos.contains(&id);
+        if !live {
+            r.orphan_uploads.push(key);
+        }
+    }
+    // Content: objects whose SHA-256 no record names.
+    let known = repo::photos::stored_shas(db).await.map_err(e)?;
+    for prefix in keys::CONTENT_PREFIXES {
+        for o in store.list(prefix).await? {
+            if o.last_modified.is_some_and(|t| t >= cutoff) {
+                continue; // may belong to a completion in progress
+            }
+            let sha = o
+                .key
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".jpg")
+                .to_owned();
+            if !known.contains(&sha) {
+                r.orphan_objects.push(o.key.clone());
+            }
+        }
+    }
+    r.unreferenced = repo::photos::unreferenced_objects(db).await.map_err(e)?;
+    if apply {
+        for id in &r.stale_photos {
+            repo::photos::remove_pending(db, Actor::system(), *id)
+                .await
+                .map_err(e)?;
+            store.delete(&keys::staging(id)).await?;
+        }
+        for key in &r.orphan_uploads {
+            store.delete(key).await?;
+        }
+        for key in &r.orphan_objects {
+            store.delete(key).await?;
+        }
+        for sha in &r.unreferenced {
+            if repo::photos::forget_object(db, sha).await.map_err(e)? {
+                store.delete(&keys::original(sha)).await?;
+                store.delete(&keys::variant("preview", sha)).await?;
+                store.delete(&keys::variant("thumb", sha)).await?;
+            }
+        }
+    }
+    Ok(r)
+}

@@ -1,0 +1,357 @@
+//! Photo evidence (api.md "Photo evidence"): declare, upload (presigned PUT
+//! or through the API), complete (verified here, not trusted from the store),
+//! metadata, and variants by short-lived presigned GET.
+//!
+//! Bytes land on a staging key of their photo. `complete` reads them back,
+//! hashes them itself, processes them, stores the original under its SHA-256
+//! only if nothing is stored there yet, writes the variants, records the photo
+//! as processed in one transaction, and only then drops the staging object:
+//! a crash at any step leaves either a retryable upload or a processed photo.
+
+use anjian_evidence::imaging::MAX_BYTES;
+use anjian_evidence::{ImageError, StoreError, keys, objects::sha256_hex};
+use anjian_store::entity::photo;
+use anjian_store::repo::photos::{self as repo, PROCESSED, Verified};
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeZone, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use sha2::Digest;
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use crate::dto::{DeclaredPhotoOut, ErrorEnvelope, PhotoIn, PhotoOut, UploadOut};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Auth, PathId};
+use crate::state::{AppState, Photos};
+
+fn photos(state: &AppState) -> ApiResult<&Photos> {
+    state.photos.as_ref().ok_or_else(|| {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        e.retry_after = Some(30);
+        e
+    })
+}
+
+fn store_err(e: StoreError) -> ApiError {
+    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    err.retry_after = Some(5);
+    err.cause = Some(anyhow::anyhow!(e));
+    err
+}
+
+fn unprocessable(code: &'static str, reason: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code).with_details(json!({ "reason": reason }))
+}
+
+fn image_err(e: ImageError) -> ApiError {
+    match e {
+        ImageError::NotAnImage(r) => unprocessable("not_an_image", &r),
+        ImageError::TooLarge(r) => unprocessable("image_too_large", &r),
+    }
+}
+
+fn out(auth: &Auth, p: photo::Model) -> PhotoOut {
+    PhotoOut::new(p, repo::may_see_original(&auth.user))
+}
+
+/// Declares a photo: a presigned upload when its bytes are new, or the
+/// processed photo at once when bytes with that SHA-256 are already stored.
+/// Declaring again is safe and hands out a fresh URL.
+#[utoipa::path(post, path = "/photos", tag = "photos", request_body = PhotoIn,
+    responses(
+        (status = 201, body = DeclaredPhotoOut, description = "declared; upload the bytes"),
+        (status = 200, body = DeclaredPhotoOut, description = "these bytes are already stored: processed"),
+        (status = 409, body = ErrorEnvelope, description = "another photo has this id"),
+        (status = 503, body = ErrorEnvelope, description = "object store unreachable")))]
+pub async fn declare(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<PhotoIn>,
+) -> ApiResult<Response> {
+    let ph = photos(&state)?;
+    let m = repo::declare(&state.db, auth.actor(), &auth.user, body.into()).await?;
+    if m.status == PROCESSED {
+        let body = DeclaredPhotoOut {
+            photo: out(&auth, m),
+            upload: None,
+        };
+        return Ok((StatusCode::OK, Json(body)).into_response());
+    }
+    let up = ph
+        .store
+        .presign_put(
+            &keys::staging(&m.id),
+            &m.sha256,
+            m.size,
+            &m.content_type,
+            ph.upload_ttl,
+        )
+        .await
+        .map_err(store_err)?;
+    let body = DeclaredPhotoOut {
+        photo: out(&auth, m),
+        upload: Some(UploadOut {
+            method: "PUT".into(),
+            url: up.url,
+            headers: up.headers.into_iter().collect(),
+            expires_at: up.expires_at,
+        }),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// A photo the caller may upload or complete.
+async fn own_photo(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<photo::Model> {
+    let p = repo::visible(&state.db, &auth.user, id).await?;
+    if !repo::may_upload(&auth.user, &p) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(p)
+}
+
+/// The bytes through the API, for phones that can't reach the store. The body
+/// is streamed to disk and hashed on the way; it goes to the store only when it
+/// matches the declaration.
+#[utoipa::path(put, path = "/photos/{id}/content", tag = "photos", params(("id" = Uuid, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 204, description = "stored; now complete the photo"),
+        (status = 422, body = ErrorEnvelope, description = "checksum_mismatch"),
+        (status = 413, body = ErrorEnvelope, description = "over 25 MB")))]
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+    req: Request,
+) -> ApiResult<StatusCode> {
+    let ph = photos(&state)?;
+    let p = own_photo(&state, &auth, id).await?;
+    if p.status == PROCESSED {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    tokio::fs::create_dir_all(&ph.spool_dir)
+        .await
+        .map_err(ApiError::internal)?;
+    let spool = ph.spool_dir.join(format!("{id}.{}", Uuid::new_v4()));
+    let result = spool_body(req, &spool, p.size).await;
+    let stored = match result {
+        Ok(sha) if sha == p.sha256 => ph
+            .store
+            .put_file(
+                &keys::staging(&id),
+                &spool,
+                p.size,
+                &p.sha256,
+                &p.content_type,
+            )
+            .await
+            .map_err(store_err),
+        Ok(_) => Err(unprocessable("checksum_mismatch", "sha256")),
+        Err(e) => Err(e),
+    };
+    let _ = tokio::fs::remove_file(&spool).await;
+    stored.map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Writes the body to `path`; the hex SHA-256 of exactly `size` bytes, or the
+/// error that stopped it (more or fewer bytes than declared).
+async fn spool_body(req: Request, path: &std::path::Path, size: i64) -> ApiResult<String> {
+    let size = size.max(0) as u64;
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut n: u64 = 0;
+    let mut stream = req.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("body"))?;
+        n += chunk.len() as u64;
+        if n > MAX_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+            ));
+        }
+        if n > size {
+            return Err(unprocessable("checksum_mismatch", "size"));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    if n != size {
+        return Err(unprocessable("checksum_mismatch", "size"));
+    }
+    file.flush().await.map_err(ApiError::internal)?;
+    file.sync_all().await.map_err(ApiError::internal)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Verifies the uploaded bytes (size and SHA-256, computed here), processes
+/// them and makes the photo `processed`. Safe to repeat.
+#[utoipa::path(post, path = "/photos/{id}/complete", tag = "photos", params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = PhotoOut),
+        (status = 409, body = ErrorEnvelope, description = "not_uploaded: no bytes arrived"),
+        (status = 422, body = ErrorEnvelope, description = "checksum_mismatch | not_an_image | image_too_large")))]
+pub async fn complete(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<PhotoOut>> {
+    let ph = photos(&state)?;
+    let p = own_photo(&state, &auth, id).await?;
+    if p.status == PROCESSED {
+        return Ok(Json(out(&auth, p)));
+    }
+    let staging = keys::staging(&id);
+    let bytes = match ph.store.get(&staging, p.size.max(0) as u64).await {
+        Ok(b) => b,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "not_uploaded"));
+        }
+        Err(StoreError::TooLarge(_)) => {
+            drop_staging(ph, &staging).await;
+            return Err(unprocessable("checksum_mismatch", "size"));
+        }
+        Err(e) => return Err(store_err(e)),
+    };
+    if bytes.len() as i64 != p.size || sha256_hex(&bytes) != p.sha256 {
+        drop_staging(ph, &staging).await;
+        return Err(unprocessable("checksum_mismatch", "sha256"));
+    }
+    let verified = if repo::stored(&state.db, &p.sha256).await?.is_some() {
+        None
+    } else {
+        let done = match ph.processor.run(bytes.clone()).await {
+            Ok(d) => d,
+            Err(e) => {
+                drop_staging(ph, &staging).await;
+                return Err(image_err(e));
+            }
+        };
+        let sha = &p.sha256;
+        ph.store
+            .put(
+                &keys::variant("preview", sha),
+                done.preview.into(),
+                "image/jpeg",
+                true,
+            )
+            .await
+            .map_err(store_err)?;
+        ph.store
+            .put(
+                &keys::variant("thumb", sha),
+                done.thumb.into(),
+                "image/jpeg",
+                true,
+            )
+            .await
+            .map_err(store_err)?;
+        // The bytes we hashed, not a copy of the staging key: that key could
+        // have been written again since we read it.
+        ph.store
+            .put(&keys::original(sha), bytes, done.format.mime(), true)
+            .await
+            .map_err(store_err)?;
+        Some(Verified {
+            content_type: done.format.mime().to_owned(),
+            width: i64::from(done.width),
+            height: i64::from(done.height),
+            taken_at: done
+                .taken_at
+                .and_then(|t| taken_at(t, state.settings.policy.tz)),
+            gps: done.gps,
+        })
+    };
+    let m = repo::mark_processed(&state.db, auth.actor(), id, verified).await?;
+    drop_staging(ph, &staging).await;
+    Ok(Json(out(&auth, m)))
+}
+
+/// The instant a camera's local time stands for: with its recorded offset, or
+/// else read in the office time zone.
+fn taken_at(t: anjian_evidence::imaging::TakenAt, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    match t.offset_minutes {
+        Some(m) => chrono::FixedOffset::east_opt(i32::from(m) * 60)?
+            .from_local_datetime(&t.local)
+            .single()
+            .map(|d| d.with_timezone(&Utc)),
+        None => tz
+            .from_local_datetime(&t.local)
+            .earliest()
+            .map(|d| d.with_timezone(&Utc)),
+    }
+}
+
+async fn drop_staging(ph: &Photos, key: &str) {
+    if let Err(e) = ph.store.delete(key).await {
+        tracing::warn!(key, error = %e, "staging object not removed; the sweep will");
+    }
+}
+
+/// A photo's metadata. GPS only for those who may see originals.
+#[utoipa::path(get, path = "/photos/{id}", tag = "photos", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PhotoOut), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<PhotoOut>> {
+    let p = repo::visible(&state.db, &auth.user, id).await?;
+    Ok(Json(out(&auth, p)))
+}
+
+/// 302 to a short-lived presigned GET of `original`, `preview` or `thumb`.
+#[utoipa::path(get, path = "/photos/{id}/{variant}", tag = "photos",
+    params(("id" = Uuid, Path), ("variant" = String, Path, description = "original | preview | thumb")),
+    responses(
+        (status = 302, description = "Location: a presigned URL of the bytes"),
+        (status = 403, body = ErrorEnvelope, description = "originals are not for enterprise users"),
+        (status = 409, body = ErrorEnvelope, description = "not_uploaded: not processed yet")))]
+pub async fn variant(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, variant)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let ph = photos(&state)?;
+    let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
+    if !["original", "preview", "thumb"].contains(&variant.as_str()) {
+        return Err(ApiError::not_found());
+    }
+    let p = repo::visible(&state.db, &auth.user, id).await?;
+    if variant == "original" && !repo::may_see_original(&auth.user) {
+        return Err(ApiError::forbidden());
+    }
+    if p.status != PROCESSED {
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_uploaded"));
+    }
+    let (key, content_type, ext) = if variant == "original" {
+        let ext = match p.content_type.as_str() {
+            "image/png" => "png",
+            "image/webp" => "webp",
+            _ => "jpg",
+        };
+        (keys::original(&p.sha256), p.content_type.as_str(), ext)
+    } else {
+        (keys::variant(&variant, &p.sha256), "image/jpeg", "jpg")
+    };
+    let disposition = format!("inline; filename=\"{id}-{variant}.{ext}\"");
+    let url = ph
+        .store
+        .presign_get(&key, content_type, &disposition, ph.download_ttl)
+        .await
+        .map_err(store_err)?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, url),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+    )
+        .into_response())
+}

@@ -1,0 +1,461 @@
+//! Photo processing: recognise the format by its bytes, read the header before
+//! anything is decoded, decode with explicit limits, read capture time and GPS,
+//! and re-encode `preview` and `thumb` with no metadata at all.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use fast_image_resize as fir;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use tokio::sync::Semaphore;
+
+/// Largest upload accepted, in bytes.
+pub const MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// Largest image accepted, in pixels.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// Longest edge of `preview`.
+pub const PREVIEW_EDGE: u32 = 1600;
+/// Longest edge of `thumb`.
+pub const THUMB_EDGE: u32 = 320;
+/// Most memory one decode may allocate: 50 MP as RGBA8, with room for a
+/// little decoder state. Deeper pixel formats of that size are refused.
+pub const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The formats accepted, recognised by magic bytes, never by a declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+impl Format {
+    /// The format these bytes start with, if it is one we accept.
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Format::WebP)
+        } else {
+            None
+        }
+    }
+
+    /// The true content type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::WebP => "image/webp",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            Format::Jpeg => ImageFormat::Jpeg,
+            Format::Png => ImageFormat::Png,
+            Format::WebP => ImageFormat::WebP,
+        }
+    }
+}
+
+/// Why bytes were refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImageError {
+    /// Not JPEG, PNG or WebP, or not decodable as what it claims to be.
+    #[error("not an image: {0}")]
+    NotAnImage(String),
+    /// Over the size, pixel or allocation caps.
+    #[error("image too large: {0}")]
+    TooLarge(String),
+}
+
+/// What the header tells before decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes the decoded image and its conversion to RGB take.
+    pub decode_bytes: u64,
+}
+
+/// Capture time as the camera wrote it: local time and, when recorded, its UTC offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenAt {
+    pub local: chrono::NaiveDateTime,
+    pub offset_minutes: Option<i16>,
+}
+
+/// The result of processing one photo.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub format: Format,
+    /// As displayed: after EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    pub taken_at: Option<TakenAt>,
+    /// `(lat, lon)` in degrees.
+    pub gps: Option<(f64, f64)>,
+    /// JPEG, long edge at most [`PREVIEW_EDGE`], no metadata.
+    pub preview: Vec<u8>,
+    /// JPEG, long edge at most [`THUMB_EDGE`], no metadata.
+    pub thumb: Vec<u8>,
+}
+
+fn decode_err(e: image::ImageError) -> ImageError {
+    match e {
+        image::ImageError::Limits(l) => ImageError::TooLarge(l.to_string()),
+        other => ImageError::NotAnImage(other.to_string()),
+    }
+}
+
+fn limits() -> Limits {
+    let mut l = Limits::default();
+    l.max_image_width = Some(65_535);
+    l.max_image_height = Some(65_535);
+    l.max_alloc = Some(MAX_DECODE_BYTES);
+    l
+}
+
+fn reader(bytes: &[u8], format: Format) -> ImageReader<Cursor<&[u8]>> {
+    let mut r = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    r.limits(limits());
+    r
+}
+
+/// Reads the format and dimensions and refuses what is over the caps,
+/// without decoding any pixel.
+pub fn inspect(bytes: &[u8]) -> Result<Header, ImageError> {
+    if bytes.is_empty() {
+        return Err(ImageError::NotAnImage("empty".into()));
+    }
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(ImageError::TooLarge(format!("{} bytes", bytes.len())));
+    }
+    let format = Format::sniff(bytes)
+        .ok_or_else(|| ImageError::NotAnImage("unrecognised signature".into()))?;
+    let decoder = reader(bytes, format).into_decoder().map_err(decode_err)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels == 0 {
+        return Err(ImageError::NotAnImage("zero dimension".into()));
+    }
+    if pixels > MAX_PIXELS {
+        return Err(ImageError::TooLarge(format!("{width}×{height}")));
+    }
+    if format == Format::Jpeg && !jpeg_complete(bytes) {
+        return Err(ImageError::NotAnImage("truncated JPEG".into()));
+    }
+    let total = decoder.total_bytes();
+    if total > MAX_DECODE_BYTES {
+        return Err(ImageError::TooLarge(format!("{total} bytes decoded")));
+    }
+    let rgb = pixels * 3;
+    let decode_bytes = if total == rgb { total } else { total + rgb };
+    Ok(Header {
+        format,
+        width,
+        height,
+        decode_bytes,
+    })
+}
+
+/// Whether a JPEG runs from SOI through its scans to an EOI marker. Decoders
+/// fill in a cut-off scan with grey rather than fail, and evidence that was
+/// cut off in transit must not pass as a photo.
+fn jpeg_complete(b: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 1 < b.len() {
+        if b[i] != 0xFF {
+            return false;
+        }
+        let marker = b[i + 1];
+        match marker {
+            0xFF => i += 1, // fill byte
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => i += 2,
+            _ => {
+                let Some(len) = b
+                    .get(i + 2..i + 4)
+                    .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+                else {
+                    return false;
+                };
+                i += 2 + len;
+                if marker == 0xDA {
+                    // Entropy-coded data: ends at a marker other than a
+                    // stuffed zero or a restart marker.
+                    loop {
+                        match (b.get(i), b.get(i + 1)) {
+                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => i += 2,
+                            (Some(0xFF), Some(_)) => break,
+                            (Some(_), _) => i += 1,
+                            (None, _) => return false,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Decodes (through the path that checks the allocation limit), orients,
+/// resizes and re-encodes. CPU-bound: call it from a blocking thread.
+pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
+    let header = inspect(bytes)?;
+    let meta = read_exif(bytes);
+    let img = reader(bytes, header.format).decode().map_err(decode_err)?;
+    let rgb = to_rgb(img);
+    let preview = fit(&rgb, PREVIEW_EDGE)?;
+    let thumb = fit(&preview, THUMB_EDGE)?;
+    let orientation = meta
+        .orientation
+        .and_then(image::metadata::Orientation::from_exif)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let (width, height) = if matches!(meta.orientation, Some(5..=8)) {
+        (header.height, header.width)
+    } else {
+        (header.width, header.height)
+    };
+    Ok(Processed {
+        format: header.format,
+        width,
+        height,
+        taken_at: meta.taken_at,
+        gps: meta.gps,
+        preview: encode(preview, orientation, 82)?,
+        thumb: encode(thumb, orientation, 75)?,
+    })
+}
+
+/// RGB8, with any transparency flattened onto white (a transparent pixel
+/// must not turn black in a JPEG).
+fn to_rgb(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (o, p) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = u32::from(p.0[3]);
+        for c in 0..3 {
+            let v = u32::from(p.0[c]) * a + 255 * (255 - a);
+            o.0[c] = (v / 255) as u8;
+        }
+    }
+    out
+}
+
+/// Scales so the long edge is at most `edge`; never enlarges.
+pub fn fit(src: &RgbImage, edge: u32) -> Result<RgbImage, ImageError> {
+    let (w, h) = src.dimensions();
+    let long = w.max(h);
+    if long <= edge {
+        return Ok(src.clone());
+    }
+    let scale = f64::from(edge) / f64::from(long);
+    let dw = ((f64::from(w) * scale).round() as u32).max(1);
+    let dh = ((f64::from(h) * scale).round() as u32).max(1);
+    let src_view = fir::images::ImageRef::new(w, h, src.as_raw(), fir::PixelType::U8x3)
+        .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
+    let mut dst = fir::images::Image::new(dw, dh, fir::PixelType::U8x3);
+    let opts = fir::ResizeOptions::new()
+        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3));
+    fir::Resizer::new()
+        .resize(&src_view, &mut dst, &opts)
+        .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
+    RgbImage::from_raw(dw, dh, dst.into_vec())
+        .ok_or_else(|| ImageError::NotAnImage("resize buffer".into()))
+}
+
+/// Baseline JPEG of the pixels alone: no EXIF, no ICC, no comments.
+fn encode(
+    img: RgbImage,
+    orientation: image::metadata::Orientation,
+    quality: u8,
+) -> Result<Vec<u8>, ImageError> {
+    let mut img = DynamicImage::ImageRgb8(img);
+    img.apply_orientation(orientation);
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+    enc.encode_image(&img)
+        .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
+    Ok(out)
+}
+
+#[derive(Debug, Default)]
+struct Meta {
+    orientation: Option<u8>,
+    taken_at: Option<TakenAt>,
+    gps: Option<(f64, f64)>,
+}
+
+/// EXIF orientation, capture time and position; anything unreadable is absent.
+fn read_exif(bytes: &[u8]) -> Meta {
+    use exif::{In, Tag, Value};
+    let Ok(ex) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+        return Meta::default();
+    };
+    let orientation = ex
+        .get_field(Tag::Orientation, In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .and_then(|v| u8::try_from(v).ok())
+        .filter(|v| (1..=8).contains(v));
+    let ascii = |tag| match ex.get_field(tag, In::PRIMARY).map(|f| &f.value) {
+        Some(Value::Ascii(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let taken_at = ascii(Tag::DateTimeOriginal)
+        .or_else(|| ascii(Tag::DateTime))
+        .and_then(|raw| {
+            let mut dt = exif::DateTime::from_ascii(&raw).ok()?;
+            if let Some(off) = ascii(Tag::OffsetTimeOriginal).or_else(|| ascii(Tag::OffsetTime)) {
+                let _ = dt.parse_offset(&off);
+            }
+            let date = chrono::NaiveDate::from_ymd_opt(
+                i32::from(dt.year),
+                u32::from(dt.month),
+                u32::from(dt.day),
+            )?;
+            let local = date.and_hms_opt(
+                u32::from(dt.hour),
+                u32::from(dt.minute),
+                u32::from(dt.second),
+            )?;
+            Some(TakenAt {
+                local,
+                offset_minutes: dt.offset,
+            })
+        });
+    let coord = |tag, reference, negative: &[u8]| -> Option<f64> {
+        let f = ex.get_field(tag, In::PRIMARY)?;
+        let Value::Rational(parts) = &f.value else {
+            return None;
+        };
+        if parts.len() < 3 || parts.iter().any(|r| r.denom == 0) {
+            return None;
+        }
+        let deg = parts[0].to_f64() + parts[1].to_f64() / 60.0 + parts[2].to_f64() / 3600.0;
+        let sign = match ascii(reference) {
+            Some(r) if r.first().is_some_and(|c| negative.contains(c)) => -1.0,
+            _ => 1.0,
+        };
+        Some(deg * sign)
+    };
+    let gps = coord(Tag::GPSLatitude, Tag::GPSLatitudeRef, b"Ss")
+        .zip(coord(Tag::GPSLongitude, Tag::GPSLongitudeRef, b"Ww"))
+        .filter(|(lat, lon)| lat.abs() <= 90.0 && lon.abs() <= 180.0);
+    Meta {
+        orientation,
+        taken_at,
+        gps,
+    }
+}
+
+/// Runs [`process`] on blocking threads, with the memory of decodes in flight
+/// bounded: each takes permits for the mebibytes it will allocate, so many
+/// small photos run side by side and one huge photo runs alone.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    budget: Arc<Semaphore>,
+    budget_mib: u32,
+}
+
+impl Processor {
+    /// `budget_mib`: decode memory allowed in flight at once.
+    pub fn new(budget_mib: u32) -> Processor {
+        let budget_mib = budget_mib.max(1);
+        Processor {
+            budget: Arc::new(Semaphore::new(budget_mib as usize)),
+            budget_mib,
+        }
+    }
+
+    /// Inspects, waits for its share of the budget, then processes.
+    pub async fn run(&self, bytes: bytes::Bytes) -> Result<Processed, ImageError> {
+        let header = inspect(&bytes)?;
+        let mib = header.decode_bytes.div_ceil(1024 * 1024) + 8;
+        let want = u32::try_from(mib).unwrap_or(u32::MAX).min(self.budget_mib);
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(want)
+            .await
+            .map_err(|_| ImageError::NotAnImage("processor closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let r = process(&bytes);
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|e| ImageError::NotAnImage(format!("processing task: {e}")))?
+    }
+}
+
+impl Default for Processor {
+    fn default() -> Self {
+        Processor::new(256)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn sniffs_by_magic_bytes() {
+        assert_eq!(Format::sniff(&jpeg(4, 4)), Some(Format::Jpeg));
+        assert_eq!(Format::sniff(b"<html><script>"), None);
+        assert_eq!(Format::sniff(b""), None);
+        assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
+    }
+
+    #[test]
+    fn variants_fit_their_edges() {
+        let p = process(&jpeg(2000, 1000)).unwrap();
+        assert_eq!((p.width, p.height), (2000, 1000));
+        let prev = image::load_from_memory(&p.preview).unwrap();
+        assert_eq!((prev.width(), prev.height()), (1600, 800));
+        let th = image::load_from_memory(&p.thumb).unwrap();
+        assert_eq!((th.width(), th.height()), (320, 160));
+    }
+
+    #[test]
+    fn a_cut_off_jpeg_is_not_an_image() {
+        let whole = jpeg(300, 200);
+        assert!(jpeg_complete(&whole));
+        for cut in [whole.len() - 2, whole.len() / 2, 40] {
+            assert!(!jpeg_complete(&whole[..cut]), "cut at {cut}");
+            assert!(matches!(
+                inspect(&whole[..cut]),
+                Err(ImageError::NotAnImage(_))
+            ));
+        }
+        let mut trailing = whole.clone();
+        trailing.extend(b"<html>");
+        assert!(jpeg_complete(&trailing));
+    }
+
+    #[test]
+    fn small_images_are_not_enlarged() {
+        let p = process(&jpeg(100, 50)).unwrap();
+        let prev = image::load_from_memory(&p.preview).unwrap();
+        assert_eq!((prev.width(), prev.height()), (100, 50));
+    }
+}

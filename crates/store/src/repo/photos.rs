@@ -1,0 +1,349 @@
+//! Photos: declaration (from `POST /photos` and from sync), who may see what,
+//! verified bytes becoming a processed photo, and the records the sweep removes.
+
+use std::collections::HashSet;
+
+use anjian_domain::{Error, FieldErrors, Role};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use uuid::Uuid;
+
+use crate::db::db_err;
+use crate::entity::{enterprise, photo, stored_object};
+use crate::repo::users::User;
+use crate::{Actor, Db, Result, WriteTx};
+
+/// Largest photo accepted.
+pub const MAX_PHOTO_BYTES: i64 = 25 * 1024 * 1024;
+/// Types a photo may be declared as; the bytes decide the true one.
+pub const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+/// `pending_upload`: declared, bytes not verified yet. `processed`: bytes
+/// verified and variants made.
+pub const PENDING: &str = "pending_upload";
+pub const PROCESSED: &str = "processed";
+
+/// The body of `POST /photos` and the payload of `photo.declare`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Declare {
+    pub id: Uuid,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    #[serde(default)]
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+fn valid_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Declares a photo inside `tx`. Declaring the same photo again returns it as
+/// it is; bytes already stored under that SHA-256 make it processed at once.
+pub async fn declare_in(tx: &mut WriteTx, user: &User, p: Declare) -> Result<photo::Model> {
+    let mut f = FieldErrors::new();
+    if !valid_sha256(&p.sha256) {
+        f.add("sha256", "invalid");
+    }
+    if !(1..=MAX_PHOTO_BYTES).contains(&p.size) {
+        f.add("size", "out_of_range");
+    }
+    if !CONTENT_TYPES.contains(&p.content_type.as_str()) {
+        f.add("content_type", "unsupported");
+    }
+    f.into_result()?;
+    if let Some(existing) = photo::Entity::find_by_id(p.id)
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?
+    {
+        // The same declaration again is harmless; another photo under that id is not.
+        if existing.declared_by == user.user.id
+            && existing.sha256 == p.sha256
+            && existing.size == p.size
+        {
+            return Ok(existing);
+        }
+        return Err(Error::Conflict("id".into()));
+    }
+    let stored = stored_object::Entity::find_by_id(p.sha256.clone())
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?
+        .filter(|o| o.size == p.size);
+    let now = Utc::now();
+    let mut m = photo::Model {
+        id: p.id,
+        sha256: p.sha256,
+        size: p.size,
+        content_type: p.content_type,
+        status: PENDING.into(),
+        declared_by: user.user.id,
+        declared_at: now,
+        taken_at: p.taken_at,
+        uploaded_at: None,
+        processed_at: None,
+        width: None,
+        height: None,
+        gps_lat: None,
+        gps_lon: None,
+        owner_type: None,
+        owner_id: None,
+        owner_item: None,
+        owner_position: None,
+        enterprise_id: None,
+        version: 1,
+    };
+    if let Some(o) = stored {
+        apply_stored(&mut m, &o, now);
+    }
+    tx.insert("photo.declare", m).await
+}
+
+/// What verified bytes say, copied onto a photo of those bytes.
+fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Utc>) {
+    m.status = PROCESSED.into();
+    m.content_type = o.content_type.clone();
+    m.width = Some(o.width);
+    m.height = Some(o.height);
+    m.taken_at = o.taken_at.or(m.taken_at);
+    m.gps_lat = o.gps_lat;
+    m.gps_lon = o.gps_lon;
+    m.uploaded_at = Some(now);
+    m.processed_at = Some(now);
+}
+
+/// Declares a photo in a transaction of its own. `true` when it was created now.
+pub async fn declare(db: &Db, actor: Actor, user: &User, p: Declare) -> Result<photo::Model> {
+    let mut tx = db.write(actor).await?;
+    let m = declare_in(&mut tx, user, p).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Owner kinds an enterprise user sees photos of: its hazards and what was
+/// recorded on them (rectifications, reviews).
+const ENTERPRISE_VISIBLE: [&str; 3] = ["hazard", "rectification", "review"];
+
+/// The photo, when `user` may see it (metadata, `preview`, `thumb`);
+/// otherwise `NotFound`, as for anything out of scope.
+pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
+    let p = photo::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound)?;
+    let role = user.role();
+    if role.is_staff() || p.declared_by == user.user.id {
+        return Ok(p);
+    }
+    let Some(ent) = p.enterprise_id else {
+        return Err(Error::NotFound);
+    };
+    let ok = match role {
+        Role::Enterprise => {
+            user.user.enterprise_id == Some(ent)
+                && p.owner_type
+                    .as_deref()
+                    .is_some_and(|k| ENTERPRISE_VISIBLE.contains(&k))
+        }
+        Role::Inspector => {
+            let village: Option<Uuid> = enterprise::Entity::find_by_id(ent)
+                .select_only()
+                .column(enterprise::Column::VillageId)
+                .into_tuple()
+                .one(db.conn())
+                .await
+                .map_err(db_err)?;
+            village.is_some_and(|v| user.village_ids.contains(&v))
+        }
+        Role::Admin | Role::Office => true,
+    };
+    if ok { Ok(p) } else { Err(Error::NotFound) }
+}
+
+/// Whether `user`, who may see the photo, may also have the original bytes
+/// (EXIF and GPS included): everyone but enterprise users.
+pub fn may_see_original(user: &User) -> bool {
+    user.role() != Role::Enterprise
+}
+
+/// Whether `user` may upload or complete the photo: whoever declared it, or office and admin.
+pub fn may_upload(user: &User, p: &photo::Model) -> bool {
+    p.declared_by == user.user.id || user.role().is_staff()
+}
+
+/// The stored object of these bytes, if any.
+pub async fn stored(db: &Db, sha256: &str) -> Result<Option<stored_object::Model>> {
+    stored_object::Entity::find_by_id(sha256.to_owned())
+        .one(db.conn())
+        .await
+        .map_err(db_err)
+}
+
+/// What processing found, for [`mark_processed`].
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub content_type: String,
+    pub width: i64,
+    pub height: i64,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub gps: Option<(f64, f64)>,
+}
+
+/// Records the stored object (once per SHA-256) and makes the photo
+/// `processed`, in one transaction. Already processed: returned as it is.
+pub async fn mark_processed(
+    db: &Db,
+    actor: Actor,
+    id: Uuid,
+    v: Option<Verified>,
+) -> Result<photo::Model> {
+    let mut tx = db.write(actor).await?;
+    let p = photo::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound)?;
+    if p.status == PROCESSED {
+        return Ok(p);
+    }
+    let now = Utc::now();
+    if let Some(v) = v {
+        let row = stored_object::ActiveModel {
+            sha256: Set(p.sha256.clone()),
+            size: Set(p.size),
+            content_type: Set(v.content_type),
+            width: Set(v.width),
+            height: Set(v.height),
+            stored_at: Set(now),
+            taken_at: Set(v.taken_at),
+            gps_lat: Set(v.gps.map(|g| g.0)),
+            gps_lon: Set(v.gps.map(|g| g.1)),
+        };
+        stored_object::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(stored_object::Column::Sha256)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(tx.txn())
+            .await
+            .map_err(db_err)?;
+    }
+    let o = stored_object::Entity::find_by_id(p.sha256.clone())
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("stored object missing for {id}")))?;
+    let mut after = p.clone();
+    apply_stored(&mut after, &o, now);
+    let m = tx.update("photo.process", &p, after).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Photos declared before `before` whose bytes never arrived.
+pub async fn stale_pending(db: &Db, before: DateTime<Utc>) -> Result<Vec<photo::Model>> {
+    photo::Entity::find()
+        .filter(photo::Column::Status.eq(PENDING))
+        .filter(photo::Column::DeclaredAt.lt(before))
+        .all(db.conn())
+        .await
+        .map_err(db_err)
+}
+
+/// Removes a declared photo no record lists. A photo a record lists stays:
+/// the record refers to it, and its bytes may still come.
+pub async fn remove_pending(db: &Db, actor: Actor, id: Uuid) -> Result<bool> {
+    let mut tx = db.write(actor).await?;
+    let p = photo::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?;
+    let Some(p) = p.filter(|p| p.status == PENDING && p.owner_id.is_none()) else {
+        return Ok(false);
+    };
+    photo::Entity::delete_by_id(id)
+        .exec(tx.txn())
+        .await
+        .map_err(db_err)?;
+    tx.record_delete("photo.sweep", &p)?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// SHA-256 of every stored object on record.
+pub async fn stored_shas(db: &Db) -> Result<HashSet<String>> {
+    let rows: Vec<String> = stored_object::Entity::find()
+        .select_only()
+        .column(stored_object::Column::Sha256)
+        .into_tuple()
+        .all(db.conn())
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Stored objects no photo refers to any more.
+pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
+    let used: HashSet<String> = photo::Entity::find()
+        .select_only()
+        .column(photo::Column::Sha256)
+        .filter(photo::Column::Status.eq(PROCESSED))
+        .into_tuple::<String>()
+        .all(db.conn())
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+    let mut out: Vec<String> = stored_shas(db)
+        .await?
+        .into_iter()
+        .filter(|s| !used.contains(s))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Forgets a stored object, unless a processed photo refers to it again.
+pub async fn forget_object(db: &Db, sha256: &str) -> Result<bool> {
+    let tx = db.write(Actor::system()).await?;
+    let used = photo::Entity::find()
+        .filter(photo::Column::Sha256.eq(sha256))
+        .filter(photo::Column::Status.eq(PROCESSED))
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?
+        .is_some();
+    if used {
+        return Ok(false);
+    }
+    stored_object::Entity::delete_by_id(sha256.to_owned())
+        .exec(tx.txn())
+        .await
+        .map_err(db_err)?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Ids and statuses of photos, for telling live uploads from orphans.
+pub async fn statuses(db: &Db, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Uuid, String)> = photo::Entity::find()
+            .select_only()
+            .column(photo::Column::Id)
+            .column(photo::Column::Status)
+            .filter(photo::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db.conn())
+            .await
+            .map_err(db_err)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

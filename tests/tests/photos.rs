@@ -1,0 +1,792 @@
+//! Photo evidence against the embedded S3 server with the real SDK: the whole
+//! flow, verification done by the server, hostile files, and who sees what.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Cursor;
+
+use anjian_tests::{Device, TestApp, envelope_code};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::Digest;
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+// ---- a corpus of images, made here ------------------------------------------
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn plain_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x * 7 % 256) as u8,
+            (y * 3 % 256) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A little-endian TIFF/EXIF block: orientation, capture time with offset, GPS.
+fn exif_block(orientation: u16, lat: (u32, u32, u32), lon: (u32, u32, u32)) -> Vec<u8> {
+    struct Ifd {
+        entries: Vec<(u16, u16, u32, Vec<u8>)>,
+    }
+    fn layout(ifd: &Ifd, at: u32) -> (Vec<u8>, u32) {
+        // entries, next-IFD pointer, then out-of-line values
+        let head = 2 + ifd.entries.len() as u32 * 12 + 4;
+        let mut data_at = at + head;
+        let mut head_bytes = (ifd.entries.len() as u16).to_le_bytes().to_vec();
+        let mut tail: Vec<u8> = Vec::new();
+        for (tag, ty, count, val) in &ifd.entries {
+            head_bytes.extend(tag.to_le_bytes());
+            head_bytes.extend(ty.to_le_bytes());
+            head_bytes.extend(count.to_le_bytes());
+            if val.len() <= 4 {
+                let mut v = val.clone();
+                v.resize(4, 0);
+                head_bytes.extend(v);
+            } else {
+                head_bytes.extend(data_at.to_le_bytes());
+                tail.extend(val);
+                data_at += val.len() as u32;
+            }
+        }
+        head_bytes.extend(0u32.to_le_bytes());
+        head_bytes.extend(tail);
+        let len = head_bytes.len() as u32;
+        (head_bytes, len)
+    }
+    fn rationals(d: (u32, u32, u32)) -> Vec<u8> {
+        [d.0, 1, d.1, 1, d.2, 1]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+    let ascii = |s: &str| {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        v
+    };
+    let exif_ifd = Ifd {
+        entries: vec![
+            (0x9003, 2, 20, ascii("2026:11:27 10:30:00")),
+            (0x9011, 2, 7, ascii("+08:00")),
+        ],
+    };
+    let gps_ifd = Ifd {
+        entries: vec![
+            (0x0001, 2, 2, ascii("N")),
+            (0x0002, 5, 3, rationals(lat)),
+            (0x0003, 2, 2, ascii("E")),
+            (0x0004, 5, 3, rationals(lon)),
+        ],
+    };
+    // IFD0: orientation, Exif pointer, GPS pointer (pointers patched below).
+    let ifd0_len = 2 + 3 * 12 + 4;
+    let exif_at = 8 + ifd0_len;
+    let (exif_bytes, exif_len) = layout(&exif_ifd, exif_at);
+    let gps_at = exif_at + exif_len;
+    let (gps_bytes, _) = layout(&gps_ifd, gps_at);
+    let ifd0 = Ifd {
+        entries: vec![
+            (0x0112, 3, 1, orientation.to_le_bytes().to_vec()),
+            (0x8769, 4, 1, exif_at.to_le_bytes().to_vec()),
+            (0x8825, 4, 1, gps_at.to_le_bytes().to_vec()),
+        ],
+    };
+    let (ifd0_bytes, _) = layout(&ifd0, 8);
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend(8u32.to_le_bytes());
+    tiff.extend(ifd0_bytes);
+    tiff.extend(exif_bytes);
+    tiff.extend(gps_bytes);
+    tiff
+}
+
+/// A JPEG as a phone writes it: EXIF with orientation 6 (rotate 90°),
+/// capture time and GPS.
+fn phone_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let jpeg = plain_jpeg(w, h);
+    let tiff = exif_block(6, (30, 15, 0), (120, 9, 36));
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend(((tiff.len() + 8) as u16).to_be_bytes());
+    app1.extend(b"Exif\0\0");
+    app1.extend(tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A tiny PNG whose header claims 100,000 × 100,000 pixels.
+fn pixel_flood_png() -> Vec<u8> {
+    let img = image::RgbImage::new(8, 8);
+    let mut png = Vec::new();
+    img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    // IHDR data starts at 16: width, height (big-endian), then the CRC at 29.
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+/// A small JPEG whose frame header claims 60,000 × 60,000 pixels.
+fn huge_header_jpeg() -> Vec<u8> {
+    let mut j = plain_jpeg(16, 16);
+    let sof = j.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    // marker, length(2), precision(1), height(2), width(2)
+    j[sof + 5..sof + 7].copy_from_slice(&60_000u16.to_be_bytes());
+    j[sof + 7..sof + 9].copy_from_slice(&60_000u16.to_be_bytes());
+    j
+}
+
+// ---- the flow ---------------------------------------------------------------
+
+struct Photos {
+    app: TestApp,
+    admin: String,
+    /// Follows no redirects, to see the 302s.
+    raw: reqwest::Client,
+}
+
+async fn photos() -> Photos {
+    let app = TestApp::spawn_demo().await;
+    let admin = app.admin().await;
+    Photos {
+        raw: reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        app,
+        admin,
+    }
+}
+
+fn declaration(id: Uuid, bytes: &[u8], content_type: &str) -> Value {
+    json!({"id": id, "sha256": sha(bytes), "size": bytes.len(), "content_type": content_type})
+}
+
+impl Photos {
+    async fn declare(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.app.post("/api/v1/photos", token, body).await
+    }
+
+    /// PUTs to a presigned upload as the answer of a declaration describes it.
+    async fn put_presigned(&self, upload: &Value, bytes: Vec<u8>) -> reqwest::Response {
+        let mut r = self.raw.put(upload["url"].as_str().unwrap());
+        for (k, v) in upload["headers"].as_object().unwrap() {
+            if k != "host" {
+                r = r.header(k, v.as_str().unwrap());
+            }
+        }
+        r.body(bytes).send().await.unwrap()
+    }
+
+    async fn complete(&self, token: &str, id: Uuid) -> (StatusCode, Value) {
+        self.app
+            .send(self.app.req(
+                Method::POST,
+                &format!("/api/v1/photos/{id}/complete"),
+                Some(token),
+            ))
+            .await
+    }
+
+    async fn put_content(&self, token: &str, id: Uuid, bytes: Vec<u8>) -> (StatusCode, Value) {
+        self.app
+            .send(
+                self.app
+                    .req(
+                        Method::PUT,
+                        &format!("/api/v1/photos/{id}/content"),
+                        Some(token),
+                    )
+                    .header("content-type", "application/octet-stream")
+                    .body(bytes),
+            )
+            .await
+    }
+
+    /// Declares, uploads by presigned URL and completes; the completed photo.
+    async fn upload(&self, token: &str, bytes: &[u8]) -> (Uuid, Value) {
+        let id = Uuid::now_v7();
+        let (s, b) = self
+            .declare(token, declaration(id, bytes, "image/jpeg"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let put = self.put_presigned(&b["upload"], bytes.to_vec()).await;
+        assert_eq!(
+            put.status(),
+            StatusCode::OK,
+            "{}",
+            put.text().await.unwrap()
+        );
+        let (s, b) = self.complete(token, id).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        (id, b)
+    }
+
+    /// Follows `GET /photos/{id}/{variant}`: the 302, then the bytes.
+    async fn fetch(
+        &self,
+        token: &str,
+        id: Uuid,
+        variant: &str,
+    ) -> Result<reqwest::Response, StatusCode> {
+        let r = self
+            .raw
+            .get(format!("{}/api/v1/photos/{id}/{variant}", self.app.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::FOUND {
+            return Err(r.status());
+        }
+        let loc = r.headers()["location"].to_str().unwrap().to_owned();
+        Ok(self.raw.get(loc).send().await.unwrap())
+    }
+}
+
+fn has_exif(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|w| w == b"Exif\0\0")
+}
+
+#[tokio::test]
+async fn a_photo_goes_up_presigned_is_verified_and_served_in_three_variants() {
+    let p = photos().await;
+    let insp = p
+        .app
+        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .await;
+    let bytes = phone_jpeg(2400, 1800);
+    let (id, done) = p.upload(&insp, &bytes).await;
+    assert_eq!(done["status"], "processed");
+    // Orientation 6: displayed upright, so width and height swap.
+    assert_eq!(
+        (done["width"].as_i64(), done["height"].as_i64()),
+        (Some(1800), Some(2400))
+    );
+    assert_eq!(done["taken_at"], "2026-11-27T02:30:00Z", "{done}");
+    let gps = &done["gps"];
+    assert!(
+        (gps["lat"].as_f64().unwrap() - 30.25).abs() < 1e-9,
+        "{done}"
+    );
+    assert!(
+        (gps["lon"].as_f64().unwrap() - 120.16).abs() < 1e-9,
+        "{done}"
+    );
+    assert_eq!(done["variants"], json!(["original", "preview", "thumb"]));
+
+    let (s, meta) = p.app.get(&format!("/api/v1/photos/{id}"), &insp).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(meta["sha256"], sha(&bytes));
+
+    let original = p.fetch(&insp, id, "original").await.unwrap();
+    assert_eq!(original.status(), StatusCode::OK);
+    assert_eq!(original.headers()["content-type"], "image/jpeg");
+    assert_eq!(original.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(original.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    for (variant, edge) in [("preview", 1600), ("thumb", 320)] {
+        let r = p.fetch(&insp, id, variant).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{variant}");
+        assert_eq!(r.headers()["content-type"], "image/jpeg");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        let b = r.bytes().await.unwrap();
+        assert!(!has_exif(&b), "{variant} carries EXIF");
+        let img = image::load_from_memory(&b).unwrap();
+        // Upright (portrait) and fitted to the long edge.
+        assert_eq!(img.height(), edge, "{variant}");
+        assert_eq!(img.width(), edge * 3 / 4, "{variant}");
+    }
+
+    // Completing again is harmless.
+    let (s, again) = p.complete(&insp, id).await;
+    assert_eq!((s, &again["status"]), (StatusCode::OK, &json!("processed")));
+}
+
+#[tokio::test]
+async fn equal_bytes_are_stored_once_but_stay_two_photos() {
+    let p = photos().await;
+    let bytes = plain_jpeg(640, 480);
+    let (first, _) = p.upload(&p.admin, &bytes).await;
+    let second = Uuid::now_v7();
+    let (s, b) = p
+        .declare(&p.admin, declaration(second, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "processed");
+    assert!(b.get("upload").is_none());
+    assert_eq!(b["width"], 640);
+    assert_ne!(first, second);
+    assert_eq!(p.app.count("photos").await, 2);
+    assert_eq!(p.app.count("stored_objects").await, 1);
+    // Declaring the same photo again is safe.
+    let (s, _) = p
+        .declare(&p.admin, declaration(second, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_server_checks_the_bytes_itself() {
+    let p = photos().await;
+    let good = plain_jpeg(320, 240);
+    let bad = plain_jpeg(321, 240);
+    let id = Uuid::now_v7();
+    let (s, b) = p
+        .declare(&p.admin, declaration(id, &good, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Other bytes against the pinned checksum: the store refuses them...
+    let mut other = bad.clone();
+    other.resize(good.len(), 0);
+    let put = p.put_presigned(&b["upload"], other).await;
+    assert!(put.status().is_client_error(), "{}", put.status());
+    // ...and whatever it may have kept, complete does not take.
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert!(
+        (s == StatusCode::CONFLICT && envelope_code(&b) == "not_uploaded")
+            || (s == StatusCode::UNPROCESSABLE_ENTITY && envelope_code(&b) == "checksum_mismatch"),
+        "{s} {b}"
+    );
+    // Through the API: refused before anything is stored.
+    let (s, b) = p.put_content(&p.admin, id, bad.clone()).await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch".into())
+    );
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::CONFLICT, "not_uploaded".into())
+    );
+    // The right bytes through the API complete it.
+    let (s, _) = p.put_content(&p.admin, id, good.clone()).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert_eq!(
+        (s, &b["status"]),
+        (StatusCode::OK, &json!("processed")),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_with_a_fresh_url() {
+    let p = photos().await;
+    let bytes = plain_jpeg(800, 600);
+    let id = Uuid::now_v7();
+    let (_, b) = p
+        .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    // Half the body, then the connection drops (a phone losing signal).
+    let url = reqwest::Url::parse(b["upload"]["url"].as_str().unwrap()).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let mut head = format!(
+        "PUT {}?{} HTTP/1.1\r\nhost: {host}\r\n",
+        url.path(),
+        url.query().unwrap()
+    );
+    for (k, v) in b["upload"]["headers"].as_object().unwrap() {
+        if k != "host" && k != "content-length" {
+            head.push_str(&format!("{k}: {}\r\n", v.as_str().unwrap()));
+        }
+    }
+    head.push_str(&format!("content-length: {}\r\n\r\n", bytes.len()));
+    let mut tcp = tokio::net::TcpStream::connect(&host).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&bytes[..bytes.len() / 2]).await.unwrap();
+    tcp.flush().await.unwrap();
+    drop(tcp);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert!(
+        s == StatusCode::CONFLICT || envelope_code(&b) == "checksum_mismatch",
+        "{s} {b}"
+    );
+    // Declaring again hands out a fresh URL; the whole body completes it.
+    let (s, again) = p
+        .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let put = p.put_presigned(&again["upload"], bytes.clone()).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert_eq!(
+        (s, &b["status"]),
+        (StatusCode::OK, &json!("processed")),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_or_expired_url_is_refused() {
+    let p = photos().await;
+    let bytes = plain_jpeg(64, 64);
+    let id = Uuid::now_v7();
+    let (_, b) = p
+        .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    let mut upload = b["upload"].clone();
+    // Another key under the same signature.
+    let url = upload["url"]
+        .as_str()
+        .unwrap()
+        .replace(&id.to_string(), &Uuid::now_v7().to_string());
+    upload["url"] = json!(url);
+    assert_eq!(
+        p.put_presigned(&upload, bytes.clone()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // A URL signed by the server's own store with a one-second life, used late.
+    let store = &p.app.running.as_ref().unwrap().objects;
+    let short = store
+        .presign_put(
+            &anjian_evidence::keys::staging(&id),
+            &sha(&bytes),
+            bytes.len() as i64,
+            "image/jpeg",
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    let upload = json!({"url": short.url, "headers": short.headers.into_iter().collect::<std::collections::BTreeMap<_, _>>()});
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        p.put_presigned(&upload, bytes.clone()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // The URL the server handed out still works.
+    assert_eq!(
+        p.put_presigned(&b["upload"], bytes.clone()).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn hostile_files_are_refused_with_precise_codes() {
+    let p = photos().await;
+    let mut truncated = plain_jpeg(1200, 900);
+    truncated.truncate(truncated.len() / 3);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("pixel flood PNG", pixel_flood_png(), "image_too_large"),
+        ("huge JPEG header", huge_header_jpeg(), "image_too_large"),
+        ("truncated JPEG", truncated, "not_an_image"),
+        (
+            "HTML named .jpg",
+            b"<html><body><script>alert(document.cookie)</script></body></html>".to_vec(),
+            "not_an_image",
+        ),
+        (
+            "plain text",
+            b"GIF89a but not really".to_vec(),
+            "not_an_image",
+        ),
+    ];
+    for (what, bytes, code) in cases {
+        let id = Uuid::now_v7();
+        let (s, b) = p
+            .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{what}: {b}");
+        let (s, _) = p.put_content(&p.admin, id, bytes).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{what}");
+        let (s, b) = p.complete(&p.admin, id).await;
+        assert_eq!(
+            (s, envelope_code(&b)),
+            (StatusCode::UNPROCESSABLE_ENTITY, code.to_owned()),
+            "{what}: {b}"
+        );
+        let (_, meta) = p.app.get(&format!("/api/v1/photos/{id}"), &p.admin).await;
+        assert_eq!(meta["status"], "pending_upload", "{what}");
+    }
+    // Zero bytes are not even declared.
+    let (s, b) = p
+        .declare(&p.admin, declaration(Uuid::now_v7(), b"", "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b["error"]["details"]["fields"]["size"].is_array(), "{b}");
+    // A JPEG with HTML after it: accepted as the JPEG it is; the variants are
+    // re-encoded pixels, and nothing of the HTML survives in them.
+    let mut polyglot = plain_jpeg(400, 300);
+    polyglot.extend(b"<html><script>alert(1)</script></html>");
+    let (id, _) = p.upload(&p.admin, &polyglot).await;
+    for v in ["preview", "thumb"] {
+        let body = p
+            .fetch(&p.admin, id, v)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(!body.windows(7).any(|w| w == b"<script"), "{v}");
+    }
+    // The type is the bytes', not the declaration's.
+    let png = {
+        let mut v = Vec::new();
+        image::RgbImage::new(50, 40)
+            .write_to(&mut Cursor::new(&mut v), image::ImageFormat::Png)
+            .unwrap();
+        v
+    };
+    let (id, done) = p.upload(&p.admin, &png).await;
+    assert_eq!(done["content_type"], "image/png");
+    let r = p.fetch(&p.admin, id, "original").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+}
+
+#[tokio::test]
+async fn who_sees_what() {
+    let p = photos().await;
+    let pw = anjian_store::seed::DEMO_PASSWORD;
+    let insp = p.app.login("inspector01", pw).await;
+    let (_, me) = p.app.get("/api/v1/me", &insp).await;
+    let village = me["village_ids"][0].as_str().unwrap().to_owned();
+    let ents = p
+        .app
+        .all(
+            &format!("/api/v1/enterprises?village_id={village}"),
+            &p.admin,
+        )
+        .await;
+    let ent = &ents[0];
+    // An account of this enterprise, and one of an enterprise elsewhere.
+    let (_, villages) = p.app.get("/api/v1/villages", &p.admin).await;
+    let elsewhere = villages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] != json!(village))
+        .unwrap();
+    let other = p
+        .app
+        .all(
+            &format!(
+                "/api/v1/enterprises?village_id={}",
+                elsewhere["id"].as_str().unwrap()
+            ),
+            &p.admin,
+        )
+        .await;
+    let other = &other[0];
+    for (name, e) in [("ent_here", ent), ("ent_there", other)] {
+        p.app
+            .create_user(
+                &p.admin,
+                json!({"username": name, "display_name": name, "role": "enterprise",
+                    "enterprise_id": e["id"], "password": "enterprise-password"}),
+            )
+            .await;
+    }
+    let bytes = phone_jpeg(600, 400);
+    let (id, _) = p.upload(&insp, &bytes).await;
+    // Unattached: the declarer, office and admin only.
+    let insp2 = p.app.login("inspector02", pw).await;
+    let office = p.app.login("office", pw).await;
+    assert_eq!(
+        p.app.get(&format!("/api/v1/photos/{id}"), &office).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        p.app.get(&format!("/api/v1/photos/{id}"), &insp2).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Attached to a hazard of the enterprise by a push.
+    let mut d = Device::new(insp.clone());
+    let hazard = json!({"id": Uuid::now_v7(), "enterprise_id": ent["id"], "title": "灭火器过期",
+        "description": "二楼灭火器压力不足", "category": "消防", "severity": "general",
+        "found_at": "2026-11-27T02:00:00Z", "responsible_person": "李强", "measures": "更换灭火器",
+        "photo_ids": [id]});
+    let m = d.mutation("hazard.create", None, hazard);
+    let (_, b) = p.app.push(&d, vec![m]).await;
+    assert_eq!(b["results"][0]["status"], "applied", "{b}");
+
+    // Another village's inspector and another enterprise: as if it did not exist.
+    assert_eq!(
+        p.app.get(&format!("/api/v1/photos/{id}"), &insp2).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let stranger = p.app.login("ent_there", "enterprise-password").await;
+    assert_eq!(
+        p.app
+            .get(&format!("/api/v1/photos/{id}"), &stranger)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        p.fetch(&stranger, id, "thumb").await.unwrap_err(),
+        StatusCode::NOT_FOUND
+    );
+
+    {
+        let ent_token = p.app.login("ent_here", "enterprise-password").await;
+        let (s, meta) = p.app.get(&format!("/api/v1/photos/{id}"), &ent_token).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(meta["gps"].is_null(), "{meta}");
+        for v in ["preview", "thumb"] {
+            let r = p.fetch(&ent_token, id, v).await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(!has_exif(&r.bytes().await.unwrap()));
+        }
+        assert_eq!(
+            p.fetch(&ent_token, id, "original").await.unwrap_err(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    // The inspector in scope keeps the original with its GPS.
+    let r = p.fetch(&insp, id, "original").await.unwrap();
+    assert!(has_exif(&r.bytes().await.unwrap()));
+    // Unknown variants and ids name nothing.
+    assert_eq!(
+        p.fetch(&insp, id, "huge").await.unwrap_err(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        p.fetch(&insp, Uuid::now_v7(), "thumb").await.unwrap_err(),
+        StatusCode::NOT_FOUND
+    );
+    // Without a login, nothing.
+    let r = p
+        .raw
+        .get(format!("{}/api/v1/photos/{id}/thumb", p.app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_same_photo_through_sync_and_rest() {
+    let p = photos().await;
+    let insp = p
+        .app
+        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .await;
+    let bytes = plain_jpeg(500, 500);
+    let id = Uuid::now_v7();
+    let mut d = Device::new(insp.clone());
+    let m = d.mutation("photo.declare", None, declaration(id, &bytes, "image/jpeg"));
+    let (_, b) = p.app.push(&d, vec![m]).await;
+    assert_eq!(b["results"][0]["status"], "applied", "{b}");
+    // The phone asks for an upload URL by declaring it again over REST.
+    let (s, b) = p
+        .declare(&insp, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["status"], "pending_upload");
+    let put = p.put_presigned(&b["upload"], bytes.clone()).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let (s, _) = p.complete(&insp, id).await;
+    assert_eq!(s, StatusCode::OK);
+    // Another user declaring that id: a conflict, in both places.
+    let (s, b) = p
+        .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::CONFLICT, "conflict".into())
+    );
+}
+
+#[tokio::test]
+async fn the_object_store_shares_the_listener_without_taking_its_paths() {
+    let p = photos().await;
+    let (s, b) = p.app.get("/readyz", "").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["object_store"], "ok");
+    // Unsigned requests to the bucket are refused by the store itself.
+    let r = p
+        .raw
+        .get(format!("{}/anjian/originals/", p.app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Other unknown paths keep the JSON 404.
+    let (s, b) = p.app.get("/anjianx/whatever", "").await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_finds_abandoned_uploads_and_removes_them_on_apply() {
+    let p = photos().await;
+    let stale = Uuid::now_v7();
+    let bytes = plain_jpeg(100, 100);
+    let (s, _) = p
+        .declare(&p.admin, declaration(stale, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (kept, _) = p.upload(&p.admin, &plain_jpeg(120, 100)).await;
+    use sea_orm::ConnectionTrait;
+    let db = p.app.db();
+    let backend = db.conn().get_database_backend();
+    db.conn()
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DatabaseBackend::Postgres => {
+                    "UPDATE photos SET declared_at = $1 WHERE id = $2"
+                }
+                _ => "UPDATE photos SET declared_at = ? WHERE id = ?",
+            },
+            [
+                (chrono::Utc::now() - chrono::Duration::days(30)).into(),
+                stale.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    let store = p.app.running.as_ref().unwrap().objects.clone();
+    let report = anjian::photos::sweep(db, &store, 7, false).await.unwrap();
+    assert_eq!(report.stale_photos, vec![stale]);
+    assert_eq!(p.app.count("photos").await, 2, "a report removes nothing");
+    let report = anjian::photos::sweep(db, &store, 7, true).await.unwrap();
+    assert!(report.applied);
+    assert_eq!(p.app.count("photos").await, 1);
+    let (s, _) = p
+        .app
+        .get(&format!("/api/v1/photos/{stale}"), &p.admin)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = p.app.get(&format!("/api/v1/photos/{kept}"), &p.admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        p.fetch(&p.admin, kept, "thumb")
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
