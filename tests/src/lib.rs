@@ -15,6 +15,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+pub mod corpus;
 pub mod proxy;
 
 /// The password of the admin every test server starts with.

@@ -273,7 +273,8 @@ pub fn fit(src: &RgbImage, edge: u32) -> Result<RgbImage, ImageError> {
         .ok_or_else(|| ImageError::NotAnImage("resize buffer".into()))
 }
 
-/// Baseline JPEG of the pixels alone: no EXIF, no ICC, no comments.
+/// Baseline JPEG of the pixels alone: a JFIF header and the scan, no EXIF,
+/// no ICC profile, no comments.
 fn encode(
     img: RgbImage,
     orientation: image::metadata::Orientation,
@@ -281,9 +282,15 @@ fn encode(
 ) -> Result<Vec<u8>, ImageError> {
     let mut img = DynamicImage::ImageRgb8(img);
     img.apply_orientation(orientation);
+    let img = img.into_rgb8();
+    let (w, h) = img.dimensions();
+    let (w16, h16) = u16::try_from(w)
+        .ok()
+        .zip(u16::try_from(h).ok())
+        .ok_or_else(|| ImageError::TooLarge(format!("{w}×{h} variant")))?;
     let mut out = Vec::with_capacity(64 * 1024);
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    enc.encode_image(&img)
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(img.as_raw(), w16, h16, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
     Ok(out)
 }
