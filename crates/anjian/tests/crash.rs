@@ -253,3 +253,151 @@ async fn the_field_cli_records_offline_and_syncs_later() {
     );
     server.kill();
 }
+
+/// A logged-in HTTP client of a server that may be killed at any moment.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn login(port: u16) -> Api {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let r: serde_json::Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            http,
+            base,
+            token: r["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `POST /photos/{id}/complete`, retried while the server is down.
+    async fn complete(&self, id: Uuid) -> serde_json::Value {
+        for _ in 0..600 {
+            match self
+                .http
+                .post(format!("{}/api/v1/photos/{id}/complete", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => return r.json().await.unwrap(),
+                Ok(r) if r.status().is_client_error() => {
+                    panic!("{id}: {} {}", r.status(), r.text().await.unwrap())
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        panic!("{id} never completed");
+    }
+}
+
+fn jpeg(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(2400, 1800, |x, y| {
+        image::Rgb([
+            (x % 251) as u8 ^ seed,
+            (y % 241) as u8,
+            ((x * y) % 239) as u8,
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_mid_photo_loses_no_uploaded_photo() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let db = database().await;
+    let port = free_port();
+    let mut server = start(dir.path(), port, db.as_deref()).await;
+    let api = Api::login(port).await;
+    let mut done = Vec::new();
+    for (round, kill_after_ms) in [0u64, 20, 60, 120, 250].into_iter().enumerate() {
+        let bytes = jpeg(round as u8);
+        let id = Uuid::now_v7();
+        let d: serde_json::Value = api
+            .http
+            .post(format!("{}/api/v1/photos", api.base))
+            .bearer_auth(&api.token)
+            .json(
+                &json!({"id": id, "sha256": hex::encode(sha2::Sha256::digest(&bytes)),
+                "size": bytes.len(), "content_type": "image/jpeg"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut put = api.http.put(d["upload"]["url"].as_str().unwrap());
+        for (k, v) in d["upload"]["headers"].as_object().unwrap() {
+            put = put.header(k, v.as_str().unwrap());
+        }
+        // The upload is acknowledged; from here on it must not be lost.
+        assert!(
+            put.body(bytes.clone())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
+        let complete = api.complete(id);
+        let chaos = async {
+            tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
+            let port = server.kill();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            start(dir.path(), port, db.as_deref()).await
+        };
+        let (photo, restarted) = tokio::join!(complete, chaos);
+        server = restarted;
+        assert_eq!(photo["status"], "processed", "round {round}: {photo}");
+        done.push((id, bytes));
+    }
+    // Every photo is whole: the original is the uploaded bytes, the variants decode.
+    for (id, bytes) in &done {
+        for variant in ["original", "preview", "thumb"] {
+            let r = api
+                .http
+                .get(format!("{}/api/v1/photos/{id}/{variant}", api.base))
+                .bearer_auth(&api.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::FOUND, "{id} {variant}");
+            let url = r.headers()["location"].to_str().unwrap().to_owned();
+            let body = api
+                .http
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            if variant == "original" {
+                assert_eq!(body.as_ref(), bytes.as_slice(), "{id}");
+            } else {
+                image::load_from_memory(&body).unwrap();
+            }
+        }
+    }
+    server.kill();
+}
