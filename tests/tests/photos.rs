@@ -638,3 +638,41 @@ async fn the_sweep_finds_abandoned_uploads_and_removes_them_on_apply() {
             .is_success()
     );
 }
+
+#[tokio::test]
+async fn large_uploads_through_the_api_are_streamed_and_capped() {
+    let p = photos().await;
+    let big = anjian_tests::corpus::noisy_jpeg(4000, 3000, 7);
+    assert!(big.len() > 2 * 1024 * 1024, "{} bytes", big.len());
+    let id = Uuid::now_v7();
+    let (s, _) = p
+        .declare(&p.admin, declaration(id, &big, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, b) = p.put_content(&p.admin, id, big.clone()).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert_eq!((s, &b["width"]), (StatusCode::OK, &json!(4000)), "{b}");
+    // Over 25 MB: cut off while streaming, nothing stored.
+    let huge = vec![0xFFu8; 26 * 1024 * 1024];
+    let id = Uuid::now_v7();
+    let mut decl = declaration(id, &huge, "image/jpeg");
+    decl["size"] = json!(25 * 1024 * 1024);
+    let (s, _) = p.declare(&p.admin, decl).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, b) = p.put_content(&p.admin, id, huge).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(envelope_code(&b), "payload_too_large");
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::CONFLICT, "not_uploaded".into())
+    );
+    // Someone else's photo: not theirs to upload.
+    let insp = p
+        .app
+        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .await;
+    let (s, _) = p.put_content(&insp, id, vec![1, 2, 3]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

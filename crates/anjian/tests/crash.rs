@@ -401,3 +401,64 @@ async fn killing_the_server_mid_photo_loses_no_uploaded_photo() {
     }
     server.kill();
 }
+
+#[tokio::test]
+async fn photos_sweep_reports_then_removes_abandoned_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database().await;
+    let port = free_port();
+    let server = start(dir.path(), port, db.as_deref()).await;
+    let api = Api::login(port).await;
+    let id = Uuid::now_v7();
+    let r = api
+        .http
+        .post(format!("{}/api/v1/photos", api.base))
+        .bearer_auth(&api.token)
+        .json(&json!({"id": id, "sha256": "ab".repeat(32), "size": 1000, "content_type": "image/jpeg"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let port = server.kill();
+    let sweep = |apply: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_anjian"));
+        cmd.args(["photos", "sweep", "--days", "0"])
+            .env_clear()
+            .env("ANJIAN_DATA_DIR", dir.path())
+            .env("ANJIAN_SECRET_KEY", "s".repeat(40))
+            .env("ANJIAN_LOG", "warn");
+        if apply {
+            cmd.arg("--apply");
+        }
+        if let Some(u) = &db {
+            cmd.env("DATABASE_URL", u);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let report = sweep(false);
+    assert_eq!(report["stale_photos"], json!([id]), "{report}");
+    assert_eq!(report["applied"], false);
+    assert_eq!(
+        sweep(false)["stale_photos"],
+        json!([id]),
+        "a report removes nothing"
+    );
+    assert_eq!(sweep(true)["applied"], true);
+    assert_eq!(sweep(false)["stale_photos"], json!([]));
+    let server = start(dir.path(), port, db.as_deref()).await;
+    let r = api
+        .http
+        .get(format!("{}/api/v1/photos/{id}", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+    server.kill();
+}

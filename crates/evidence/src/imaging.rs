@@ -371,6 +371,9 @@ fn read_exif(bytes: &[u8]) -> Meta {
 pub struct Processor {
     budget: Arc<Semaphore>,
     budget_mib: u32,
+    /// Bytes read back for verification, held apart from the decode budget so
+    /// that one stage never waits on the other.
+    inbound: Arc<Semaphore>,
 }
 
 impl Processor {
@@ -380,7 +383,18 @@ impl Processor {
         Processor {
             budget: Arc::new(Semaphore::new(budget_mib as usize)),
             budget_mib,
+            inbound: Arc::new(Semaphore::new(budget_mib as usize)),
         }
+    }
+
+    /// Waits until `size` bytes of uploads may be held in memory for
+    /// verification; the permit is held until the bytes are dropped.
+    pub async fn admit(&self, size: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let mib = u32::try_from(size.div_ceil(1024 * 1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.budget_mib);
+        // `None` only if the semaphore were closed, which it never is.
+        self.inbound.clone().acquire_many_owned(mib).await.ok()
     }
 
     /// Inspects, waits for its share of the budget, then processes.

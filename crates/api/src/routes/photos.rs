@@ -208,6 +208,7 @@ pub async fn complete(
         return Ok(Json(out(&auth, p)));
     }
     let staging = keys::staging(&id);
+    let _held = ph.processor.admit(p.size.max(0) as u64).await;
     let bytes = match ph.store.get(&staging, p.size.max(0) as u64).await {
         Ok(b) => b,
         Err(StoreError::NotFound) => {
