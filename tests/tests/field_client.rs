@@ -170,3 +170,70 @@ async fn conflicts_are_surfaced_with_the_server_record() {
     );
     assert_eq!(r.pending, 0, "a conflict does not block the queue");
 }
+
+#[tokio::test]
+async fn photos_taken_offline_reach_the_server_through_faults() {
+    let app = TestApp::spawn().await;
+    let proxy = Proxy::start(app.running.as_ref().unwrap().addr).await;
+    let c = client(&app, &proxy.url()).await;
+    c.login("admin", ADMIN_PASSWORD).await.unwrap();
+    c.pull().await.unwrap();
+    let ent = c.list("enterprise").await.unwrap().remove(0);
+    // Offline: two photos and the hazard they prove, plus a file that is no photo.
+    let jpeg = anjian_tests::corpus::phone_jpeg(900, 600);
+    let a = c.add_photo(&jpeg, "image/jpeg").await.unwrap();
+    let b = c
+        .add_photo(&anjian_tests::corpus::plain_jpeg(300, 200), "image/jpeg")
+        .await
+        .unwrap();
+    let junk = c
+        .add_photo(b"<html>not a photo</html>", "image/jpeg")
+        .await
+        .unwrap();
+    let hazard = Uuid::now_v7();
+    c.record(
+        "hazard.create",
+        None,
+        json!({"id": hazard, "enterprise_id": ent["id"], "title": "安全出口堵塞", "severity": "general",
+            "found_at": chrono::Utc::now(), "photo_ids": [a, b]}),
+    )
+    .await
+    .unwrap();
+    // Back online, through a network that drops answers and cuts requests.
+    proxy
+        .script(&[
+            Fault::Pass,
+            Fault::DropResponse,
+            Fault::CutRequest,
+            Fault::Pass,
+            Fault::DropResponse,
+            Fault::Reset,
+        ])
+        .await;
+    let (push, up, _) = c.sync().await.unwrap();
+    assert_eq!(push.pending, 0, "{push:?}");
+    assert!(push.unapplied.is_empty(), "{push:?}");
+    assert_eq!(up.uploaded, 2, "{up:?}");
+    assert_eq!(
+        up.refused,
+        vec![(junk, "not_an_image".to_owned())],
+        "{up:?}"
+    );
+    assert_eq!(up.pending, 0);
+    let mut done = c.photos("done").await.unwrap();
+    done.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(done, want);
+    // Verified on the server, and listed by the hazard.
+    let admin = app.admin().await;
+    for id in [a, b] {
+        let (s, p) = app.get(&format!("/api/v1/photos/{id}"), &admin).await;
+        assert_eq!((s.as_u16(), p["status"].as_str()), (200, Some("processed")));
+    }
+    let (_, h) = app.get(&format!("/api/v1/hazards/{hazard}"), &admin).await;
+    assert_eq!(h["photo_ids"], json!([a, b]));
+    // Another round has nothing left to send.
+    let again = c.upload_photos().await.unwrap();
+    assert_eq!((again.uploaded, again.pending), (0, 0));
+}

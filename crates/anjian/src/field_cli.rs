@@ -45,6 +45,9 @@ pub enum FieldCommand {
         /// `general` or `major`, for the hazards of failed items.
         #[arg(long, default_value = "general")]
         severity: String,
+        /// A photo file (JPEG, PNG, WebP) proving the first failed item; repeatable.
+        #[arg(long = "photo")]
+        photos: Vec<std::path::PathBuf>,
     },
     /// Sends the outbox.
     Push,
@@ -76,7 +79,27 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
             template,
             failed,
             severity,
+            photos,
         } => {
+            if !photos.is_empty() && failed.is_empty() {
+                anyhow::bail!("photos prove a failed item: add --fail");
+            }
+            let mut photo_ids = Vec::new();
+            for path in &photos {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let content_type = match path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("png") => "image/png",
+                    Some("webp") => "image/webp",
+                    _ => "image/jpeg",
+                };
+                photo_ids.push(c.add_photo(&bytes, content_type).await?);
+            }
             let ent = c
                 .list("enterprise")
                 .await?
@@ -113,7 +136,7 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
                     "summary": format!("检查{}项，不合格{}项", items.len(), failed.len())}),
             )
             .await?;
-            for f in &failed {
+            for (n, f) in failed.iter().enumerate() {
                 let item = items
                     .iter()
                     .find(|i| i["code"] == f.as_str())
@@ -124,7 +147,8 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
                     None,
                     json!({"id": Uuid::now_v7(), "enterprise_id": ent["id"], "inspection_id": inspection, "item_code": f,
                         "title": item["text"], "description": item["guidance"], "category": item["category"],
-                        "severity": severity, "found_at": now, "responsible_person": ent["contact_name"], "measures": ""}),
+                        "severity": severity, "found_at": now, "responsible_person": ent["contact_name"], "measures": "",
+                        "photo_ids": if n == 0 { photo_ids.clone() } else { Vec::new() }}),
                 )
                 .await?;
             }
@@ -149,11 +173,14 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
             }
         }
         FieldCommand::Sync => {
-            let (p, q) = c.sync().await?;
+            let (p, u, q) = c.sync().await?;
             println!(
-                "pushed: applied {}, not applied {}; pulled {} changes",
+                "pushed: applied {}, not applied {}; photos: uploaded {}, refused {}, waiting {}; pulled {} changes",
                 p.applied,
                 p.unapplied.len(),
+                u.uploaded,
+                u.refused.len(),
+                u.pending,
                 q.changes
             );
         }
@@ -162,6 +189,13 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
                 println!("{t:>11}: {}", c.versions(t).await?.len());
             }
             println!("     outbox: {}", c.pending().await?);
+            for state in ["queued", "done", "refused"] {
+                println!(
+                    "{:>11}: {}",
+                    format!("photos {state}"),
+                    c.photos(state).await?.len()
+                );
+            }
         }
     }
     Ok(())

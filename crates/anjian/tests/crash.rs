@@ -227,6 +227,8 @@ async fn the_field_cli_records_offline_and_syncs_later() {
     .next()
     .unwrap()
     .to_owned();
+    let photo = dir.path().join("exit.jpg");
+    std::fs::write(&photo, jpeg(9)).unwrap();
     let (ok, out) = field(&[
         "inspect",
         "--enterprise",
@@ -237,18 +239,26 @@ async fn the_field_cli_records_offline_and_syncs_later() {
         "FIRE-04",
         "--fail",
         "FIRE-02",
+        "--photo",
+        photo.to_str().unwrap(),
     ]);
     assert!(ok, "{out}");
-    assert!(field(&["status"]).1.contains("outbox: 3"));
+    let (_, status) = field(&["status"]);
+    assert!(
+        status.contains("outbox: 4") && status.contains("photos queued: 1"),
+        "{status}"
+    );
     let server = start(dir.path(), port, db.as_deref()).await;
     let (ok, out) = field(&["sync"]);
     assert!(ok, "{out}");
-    assert!(out.contains("applied 3"), "{out}");
+    assert!(out.contains("applied 4"), "{out}");
+    assert!(out.contains("photos: uploaded 1"), "{out}");
     let (_, status) = field(&["status"]);
     assert!(
         status.contains("hazard: 2")
             && status.contains("inspection: 1")
-            && status.contains("outbox: 0"),
+            && status.contains("outbox: 0")
+            && status.contains("photos done: 1"),
         "{status}"
     );
     server.kill();

@@ -11,6 +11,8 @@
 //!   outcomes make the retry exactly-once.
 //! * **Pull** in pages until `has_more` is false; conflicts are surfaced to the
 //!   caller with the server's version of the record.
+//! * **Photos** kept on the device until the server has verified them, and
+//!   uploaded with a fresh URL per attempt (see [`photos`]).
 #![forbid(unsafe_code)]
 
 use std::path::Path;
@@ -29,7 +31,11 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS records (entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (entity_type, entity_id))",
     "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, base_version INTEGER, client_time TEXT NOT NULL, payload TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS outcomes (seq INTEGER PRIMARY KEY, status TEXT NOT NULL, entity_type TEXT, entity_id TEXT, result TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS photos (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, state TEXT NOT NULL, error TEXT)",
 ];
+
+mod photos;
+pub use photos::UploadReport;
 
 /// A mutation the server did not apply, for the user to resolve.
 #[derive(Debug, Clone)]
@@ -86,6 +92,8 @@ pub struct FieldClient {
     db: DatabaseConnection,
     pub device_id: Uuid,
     backoff: Backoff,
+    /// Photos not yet verified by the server, beside the replica.
+    photo_dir: std::path::PathBuf,
 }
 
 fn s(v: impl Into<String>) -> DbValue {
@@ -114,6 +122,7 @@ impl FieldClient {
             db,
             device_id: Uuid::nil(),
             backoff: Backoff::default(),
+            photo_dir: path.with_extension("photos"),
         };
         c.device_id = match c.meta("device_id").await? {
             Some(id) => id.parse()?,
@@ -450,11 +459,12 @@ impl FieldClient {
         }
     }
 
-    /// Push, then pull.
-    pub async fn sync(&self) -> anyhow::Result<(PushReport, PullReport)> {
+    /// Push, upload photos, then pull.
+    pub async fn sync(&self) -> anyhow::Result<(PushReport, UploadReport, PullReport)> {
         let p = self.push().await?;
+        let u = self.upload_photos().await?;
         let q = self.pull().await?;
-        Ok((p, q))
+        Ok((p, u, q))
     }
 
     /// A record of the replica.
