@@ -408,6 +408,23 @@ async fn hostile_files_are_refused_with_precise_codes() {
     assert_eq!(done["content_type"], "image/png");
     let r = p.fetch(&p.admin, id, "original").await.unwrap();
     assert_eq!(r.headers()["content-type"], "image/png");
+    // Operators see the outcomes.
+    let metrics = p
+        .raw
+        .get(format!("{}/metrics", p.app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "anjian_photos_total{outcome=\"not_an_image\"} 3",
+        "anjian_photos_total{outcome=\"image_too_large\"} 2",
+        "anjian_photos_total{outcome=\"processed\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
 }
 
 #[tokio::test]

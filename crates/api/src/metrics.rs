@@ -18,9 +18,18 @@ struct Series {
 #[derive(Debug, Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    photos: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Counts how a photo's completion ended: `processed`, `deduplicated`, or
+    /// the code it was refused with.
+    pub fn photo(&self, outcome: &'static str) {
+        if let Ok(mut m) = self.photos.lock() {
+            *m.entry(outcome).or_default() += 1;
+        }
+    }
+
     pub fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         let Ok(mut m) = self.series.lock() else {
             return;
@@ -46,6 +55,11 @@ impl Metrics {
             "anjian_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
         );
+        out.push_str("# HELP anjian_photos_total Photo completions by outcome.\n# TYPE anjian_photos_total counter\n");
+        let photos = self.photos.lock().map(|m| m.clone()).unwrap_or_default();
+        for (outcome, n) in &photos {
+            let _ = writeln!(out, "anjian_photos_total{{outcome=\"{outcome}\"}} {n}");
+        }
         out.push_str("# HELP anjian_http_requests_total HTTP requests answered.\n# TYPE anjian_http_requests_total counter\n");
         let series = self.series.lock().map(|m| m.clone()).unwrap_or_default();
         for ((method, route, status), s) in &series {

@@ -202,10 +202,25 @@ pub async fn complete(
     auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<PhotoOut>> {
-    let ph = photos(&state)?;
-    let p = own_photo(&state, &auth, id).await?;
+    let r = verify_and_process(&state, &auth, id).await;
+    match &r {
+        Ok((_, outcome)) => state.metrics.photo(outcome),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => state.metrics.photo(e.code),
+        Err(_) => {}
+    }
+    r.map(|(p, _)| Json(p))
+}
+
+/// The work of `complete`; the photo and how it ended.
+async fn verify_and_process(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+) -> ApiResult<(PhotoOut, &'static str)> {
+    let ph = photos(state)?;
+    let p = own_photo(state, auth, id).await?;
     if p.status == PROCESSED {
-        return Ok(Json(out(&auth, p)));
+        return Ok((out(auth, p), "already_processed"));
     }
     let staging = keys::staging(&id);
     let _held = ph.processor.admit(p.size.max(0) as u64).await;
@@ -269,9 +284,14 @@ pub async fn complete(
             gps: done.gps,
         })
     };
+    let outcome = if verified.is_some() {
+        "processed"
+    } else {
+        "deduplicated"
+    };
     let m = repo::mark_processed(&state.db, auth.actor(), id, verified).await?;
     drop_staging(ph, &staging).await;
-    Ok(Json(out(&auth, m)))
+    Ok((out(auth, m), outcome))
 }
 
 /// The instant a camera's local time stands for: with its recorded offset, or

@@ -124,10 +124,6 @@ pub async fn declare(db: &Db, actor: Actor, user: &User, p: Declare) -> Result<p
     Ok(m)
 }
 
-/// Owner kinds an enterprise user sees photos of: its hazards and what was
-/// recorded on them (rectifications, reviews).
-const ENTERPRISE_VISIBLE: [&str; 3] = ["hazard", "rectification", "review"];
-
 /// The photo, when `user` may see it (metadata, `preview`, `thumb`);
 /// otherwise `NotFound`, as for anything out of scope.
 pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
@@ -144,12 +140,9 @@ pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
         return Err(Error::NotFound);
     };
     let ok = match role {
-        Role::Enterprise => {
-            user.user.enterprise_id == Some(ent)
-                && p.owner_type
-                    .as_deref()
-                    .is_some_and(|k| ENTERPRISE_VISIBLE.contains(&k))
-        }
+        // Whoever may see the record may see the photo (api.md): an
+        // enterprise sees its hazards, rectifications and inspections.
+        Role::Enterprise => user.user.enterprise_id == Some(ent),
         Role::Inspector => {
             let village: Option<Uuid> = enterprise::Entity::find_by_id(ent)
                 .select_only()
