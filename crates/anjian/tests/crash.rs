@@ -85,12 +85,18 @@ async fn database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_server_mid_push_loses_nothing_and_doubles_nothing() {
+/// A data dir, a database (on PostgreSQL, when configured) and a server on them.
+async fn fresh() -> (tempfile::TempDir, Option<String>, Server) {
     let dir = tempfile::tempdir().unwrap();
     let db = database().await;
-    let port = free_port();
-    let mut server = start(dir.path(), port, db.as_deref()).await;
+    let server = start(dir.path(), free_port(), db.as_deref()).await;
+    (dir, db, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_mid_push_loses_nothing_and_doubles_nothing() {
+    let (dir, db, mut server) = fresh().await;
+    let port = server.port;
     let base = format!("http://127.0.0.1:{port}");
     let client = FieldClient::open(&base, &dir.path().join("replica.db"))
         .await
@@ -144,18 +150,7 @@ async fn killing_the_server_mid_push_loses_nothing_and_doubles_nothing() {
             "{id} missing or changed"
         );
     }
-    let token = {
-        let r: serde_json::Value = reqwest::Client::new()
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["access_token"].as_str().unwrap().to_owned()
-    };
+    let token = Api::login(server.port).await.token;
     let (s, h): (_, serde_json::Value) = {
         let r = reqwest::Client::new()
             .get(format!("{base}/api/v1/hazards/{}", ids[0]))
@@ -185,10 +180,8 @@ async fn killing_the_server_mid_push_loses_nothing_and_doubles_nothing() {
 
 #[tokio::test]
 async fn the_field_cli_records_offline_and_syncs_later() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database().await;
-    let port = free_port();
-    let server = start(dir.path(), port, db.as_deref()).await;
+    let (dir, db, server) = fresh().await;
+    let port = server.port;
     let replica = dir.path().join("cli.db");
     let field = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_anjian"))
@@ -333,10 +326,8 @@ fn jpeg(seed: u8) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_mid_photo_loses_no_uploaded_photo() {
     use sha2::Digest;
-    let dir = tempfile::tempdir().unwrap();
-    let db = database().await;
-    let port = free_port();
-    let mut server = start(dir.path(), port, db.as_deref()).await;
+    let (dir, db, mut server) = fresh().await;
+    let port = server.port;
     let api = Api::login(port).await;
     let mut done = Vec::new();
     for (round, kill_after_ms) in [0u64, 20, 60, 120, 250].into_iter().enumerate() {
@@ -414,10 +405,8 @@ async fn killing_the_server_mid_photo_loses_no_uploaded_photo() {
 
 #[tokio::test]
 async fn photos_sweep_reports_then_removes_abandoned_uploads() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database().await;
-    let port = free_port();
-    let server = start(dir.path(), port, db.as_deref()).await;
+    let (dir, db, server) = fresh().await;
+    let port = server.port;
     let api = Api::login(port).await;
     let id = Uuid::now_v7();
     let r = api

@@ -250,30 +250,24 @@ async fn verify_and_process(
             }
         };
         let sha = &p.sha256;
-        ph.store
-            .put(
-                &keys::variant("preview", sha),
+        // Variants first, the original last: its presence means the set is
+        // whole. The original is the bytes we hashed, not a copy of the staging
+        // key, which could have been written again since we read it.
+        let objects = [
+            (
+                keys::variant("preview", sha),
                 done.preview.into(),
                 "image/jpeg",
-                true,
-            )
-            .await
-            .map_err(store_err)?;
-        ph.store
-            .put(
-                &keys::variant("thumb", sha),
-                done.thumb.into(),
-                "image/jpeg",
-                true,
-            )
-            .await
-            .map_err(store_err)?;
-        // The bytes we hashed, not a copy of the staging key: that key could
-        // have been written again since we read it.
-        ph.store
-            .put(&keys::original(sha), bytes, done.format.mime(), true)
-            .await
-            .map_err(store_err)?;
+            ),
+            (keys::variant("thumb", sha), done.thumb.into(), "image/jpeg"),
+            (keys::original(sha), bytes, done.format.mime()),
+        ];
+        for (key, body, content_type) in objects {
+            ph.store
+                .put(&key, body, content_type, true)
+                .await
+                .map_err(store_err)?;
+        }
         Some(Verified {
             content_type: done.format.mime().to_owned(),
             width: i64::from(done.width),
