@@ -191,9 +191,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(opts: StartOptions) -> TestApp {
+        Self::spawn_configured(opts, |_| {}).await
+    }
+
+    /// A server whose configuration `adjust` changes first (e.g. an external S3).
+    pub async fn spawn_configured(opts: StartOptions, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let backend = Backend::current();
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = base_config(dir.path());
+        adjust(&mut cfg);
         let mut pg_db = None;
         match &backend {
             Backend::Sqlite => {

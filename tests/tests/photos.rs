@@ -693,3 +693,94 @@ async fn large_uploads_through_the_api_are_streamed_and_capped() {
     let (s, _) = p.put_content(&insp, id, vec![1, 2, 3]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_external_s3_store_works_the_same_and_its_outage_is_reported() {
+    // Another S3 server on a port of its own, with its own keys and bucket.
+    let store_dir = tempfile::tempdir().unwrap();
+    let embedded = anjian_evidence::Embedded::open(
+        store_dir.path(),
+        "evidence",
+        "AKIDEXTERNAL",
+        "external-secret-key-0123456789",
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = anjian::photos::serve_store(embedded, "evidence", listener);
+    let app = TestApp::spawn_configured(Default::default(), |c| {
+        c.s3 = Some(anjian::config::S3Config {
+            endpoint: endpoint.clone(),
+            bucket: "evidence".into(),
+            region: "cn-north-1".into(),
+            access_key_id: anjian::config::Secret("AKIDEXTERNAL".into()),
+            secret_access_key: anjian::config::Secret("external-secret-key-0123456789".into()),
+        });
+    })
+    .await;
+    let admin = app.admin().await;
+    let p = Photos {
+        raw: reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        app,
+        admin,
+    };
+    let bytes = phone_jpeg(700, 500);
+    let id = Uuid::now_v7();
+    let (s, d) = p
+        .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(
+        d["upload"]["url"].as_str().unwrap().starts_with(&endpoint),
+        "{d}"
+    );
+    assert_eq!(
+        p.put_presigned(&d["upload"], bytes.clone()).await.status(),
+        StatusCode::OK
+    );
+    let (s, done) = p.complete(&p.admin, id).await;
+    assert_eq!(
+        (s, &done["status"]),
+        (StatusCode::OK, &json!("processed")),
+        "{done}"
+    );
+    let r = p.fetch(&p.admin, id, "original").await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    // The server's own listener serves no bucket.
+    let (s, _) = p.app.get("/anjian/originals/", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, b) = p.app.get("/readyz", "").await;
+    assert_eq!((s, &b["object_store"]), (StatusCode::OK, &json!("ok")));
+
+    // The store goes away: readiness says so, and completing asks for a retry.
+    server.abort();
+    let _ = server.await;
+    let (s, b) = p.app.get("/readyz", "").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    assert_eq!(b["object_store"], "unreachable");
+    assert_eq!(b["database"], "ok");
+    let other = plain_jpeg(90, 90);
+    let id = Uuid::now_v7();
+    let (s, _) = p
+        .declare(&p.admin, declaration(id, &other, "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "a presigned URL needs no network");
+    let r = p
+        .app
+        .req(
+            Method::POST,
+            &format!("/api/v1/photos/{id}/complete"),
+            Some(&p.admin),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(envelope_code(&b), "unavailable");
+}

@@ -93,15 +93,24 @@ pub async fn store_for_cli(config: &Config) -> anyhow::Result<ObjectStore> {
     let url = format!("http://{addr}");
     let p = photos(config, addr, &url)?;
     if let Some(e) = p.embedded.clone() {
-        let bucket = p.store.bucket().to_owned();
-        let svc = e.service(());
-        let app = axum::Router::new()
-            .route_service(&format!("/{bucket}"), svc.clone())
-            .route_service(&format!("/{bucket}/"), svc.clone())
-            .route_service(&format!("/{bucket}/{{*key}}"), svc);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        serve_store(e, p.store.bucket(), listener);
     }
     Ok(p.store)
+}
+
+/// Serves an embedded store alone on `listener`, until the runtime ends or
+/// the returned task is aborted.
+pub fn serve_store(
+    store: Embedded,
+    bucket: &str,
+    listener: tokio::net::TcpListener,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let svc = store.service(());
+    let app = axum::Router::new()
+        .route_service(&format!("/{bucket}"), svc.clone())
+        .route_service(&format!("/{bucket}/"), svc.clone())
+        .route_service(&format!("/{bucket}/{{*key}}"), svc);
+    tokio::spawn(async move { axum::serve(listener, app).await })
 }
 
 /// What the sweep found (and, with `apply`, removed).

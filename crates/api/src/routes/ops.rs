@@ -42,7 +42,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         None => "not_configured",
     };
     let ready = database == "ok" && object_store == "ok";
-    (
+    let mut resp = (
         if ready {
             StatusCode::OK
         } else {
@@ -54,6 +54,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             object_store: object_store.into(),
         }),
     )
+        .into_response();
+    // The 503 body is the readiness report, not the error envelope.
+    resp.extensions_mut().insert(crate::error::Enveloped);
+    resp
 }
 
 /// Prometheus text exposition.
