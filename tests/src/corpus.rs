@@ -116,21 +116,6 @@ pub fn phone_jpeg(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for b in data {
-        crc ^= u32::from(*b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// A tiny PNG whose header claims 100,000 × 100,000 pixels.
 pub fn pixel_flood_png() -> Vec<u8> {
     let img = image::RgbImage::new(8, 8);
@@ -140,7 +125,7 @@ pub fn pixel_flood_png() -> Vec<u8> {
     // IHDR data starts at 16: width, height (big-endian), then the CRC at 29.
     png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    let crc = crc32(&png[12..29]);
+    let crc = crc32fast::hash(&png[12..29]);
     png[29..33].copy_from_slice(&crc.to_be_bytes());
     png
 }

@@ -474,6 +474,44 @@ mod tests {
     }
 
     #[test]
+    fn webp_and_transparent_png_become_opaque_jpeg_variants() {
+        let rgba = image::RgbaImage::from_fn(400, 300, |x, _| {
+            image::Rgba([200, 30, 30, if x < 200 { 0 } else { 255 }])
+        });
+        let mut webp = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+            .encode(rgba.as_raw(), 400, 300, image::ExtendedColorType::Rgba8)
+            .unwrap();
+        let mut png = Vec::new();
+        rgba.write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        for (bytes, format) in [(webp, Format::WebP), (png, Format::Png)] {
+            let p = process(&bytes).unwrap();
+            assert_eq!(p.format, format);
+            let prev = image::load_from_memory(&p.preview).unwrap().into_rgb8();
+            // Transparent pixels turn white, not black.
+            let left = prev.get_pixel(10, 150).0;
+            assert!(left.iter().all(|c| *c > 240), "{format:?}: {left:?}");
+            let right = prev.get_pixel(390, 150).0;
+            assert!(right[0] > 150 && right[1] < 80, "{format:?}: {right:?}");
+        }
+    }
+
+    #[test]
+    fn a_header_over_the_pixel_cap_is_refused_before_decoding() {
+        let mut png = Vec::new();
+        RgbImage::new(8, 8)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        // 8000 × 8000 = 64 MP, under the 65535 edge limit, over the 50 MP cap.
+        png[16..20].copy_from_slice(&8000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&8000u32.to_be_bytes());
+        let crc = crc32fast::hash(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(inspect(&png), Err(ImageError::TooLarge(_))));
+    }
+
+    #[test]
     fn small_images_are_not_enlarged() {
         let p = process(&jpeg(100, 50)).unwrap();
         let prev = image::load_from_memory(&p.preview).unwrap();
