@@ -237,3 +237,52 @@ async fn photos_taken_offline_reach_the_server_through_faults() {
     let again = c.upload_photos().await.unwrap();
     assert_eq!((again.uploaded, again.pending), (0, 0));
 }
+
+#[tokio::test]
+async fn photos_go_through_the_api_when_the_phone_cannot_reach_the_store() {
+    // The store on a host of its own, which the server reaches and the phone does not.
+    let store_dir = tempfile::tempdir().unwrap();
+    let embedded = anjian_evidence::Embedded::open(
+        store_dir.path(),
+        "evidence",
+        "AKIDFIELD",
+        "field-test-secret-0123456789",
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let store_addr = listener.local_addr().unwrap();
+    let _store = anjian::photos::serve_store(embedded, "evidence", listener);
+    let app = TestApp::spawn_configured(Default::default(), |c| {
+        c.s3 = Some(anjian::config::S3Config {
+            endpoint: format!("http://{store_addr}"),
+            bucket: "evidence".into(),
+            region: "us-east-1".into(),
+            access_key_id: anjian::config::Secret("AKIDFIELD".into()),
+            secret_access_key: anjian::config::Secret("field-test-secret-0123456789".into()),
+        });
+    })
+    .await;
+    // Requests to the store's port go to a proxy that refuses every connection.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let store_port = store_addr.port();
+    let phone = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .proxy(reqwest::Proxy::custom(move |url| {
+            (url.port() == Some(store_port)).then(|| dead_url.clone())
+        }))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let c = client(&app, &app.url).await.with_http(phone);
+    c.login("admin", ADMIN_PASSWORD).await.unwrap();
+    let bytes = anjian_tests::corpus::plain_jpeg(640, 480);
+    let id = c.add_photo(&bytes, "image/jpeg").await.unwrap();
+    let (_, up, _) = c.sync().await.unwrap();
+    assert_eq!((up.uploaded, up.via_api, up.pending), (1, 1, 0), "{up:?}");
+    assert!(up.retries >= 2, "the store was tried first: {up:?}");
+    let admin = app.admin().await;
+    let (_, p) = app.get(&format!("/api/v1/photos/{id}"), &admin).await;
+    assert_eq!(p["status"], "processed", "{p}");
+}
