@@ -784,3 +784,30 @@ async fn an_external_s3_store_works_the_same_and_its_outage_is_reported() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(envelope_code(&b), "unavailable");
 }
+
+#[tokio::test]
+async fn completing_the_same_photo_at_once_from_several_requests_is_safe() {
+    let p = photos().await;
+    let bytes = plain_jpeg(1200, 800);
+    let id = Uuid::now_v7();
+    let (_, d) = p
+        .declare(&p.admin, declaration(id, &bytes, "image/jpeg"))
+        .await;
+    assert!(
+        p.put_presigned(&d["upload"], bytes.clone())
+            .await
+            .status()
+            .is_success()
+    );
+    let all = futures::future::join_all((0..4).map(|_| p.complete(&p.admin, id))).await;
+    for (s, b) in &all {
+        assert_eq!(
+            (*s, &b["status"]),
+            (StatusCode::OK, &json!("processed")),
+            "{b}"
+        );
+    }
+    assert_eq!(p.app.count("stored_objects").await, 1);
+    let r = p.fetch(&p.admin, id, "original").await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
+}

@@ -75,6 +75,7 @@ pub fn photos(config: &Config, addr: SocketAddr, public_url: &str) -> anyhow::Re
             )
         }
     };
+    clear_spool(&config.data_dir.join("spool"));
     Ok(Photos {
         store: ObjectStore::new(&cfg),
         processor: Processor::new(DECODE_BUDGET_MIB),
@@ -83,6 +84,24 @@ pub fn photos(config: &Config, addr: SocketAddr, public_url: &str) -> anyhow::Re
         upload_ttl: Duration::from_secs(15 * 60),
         download_ttl: Duration::from_secs(5 * 60),
     })
+}
+
+/// Removes uploads a killed process left half-received in the spool (older
+/// than an hour, so a running process's uploads are never touched).
+fn clear_spool(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < hour_ago);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The object store for a command run outside the server: the embedded one

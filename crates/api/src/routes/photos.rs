@@ -227,6 +227,11 @@ async fn verify_and_process(
     let bytes = match ph.store.get(&staging, p.size.max(0) as u64).await {
         Ok(b) => b,
         Err(StoreError::NotFound) => {
+            // A completion running alongside may have finished and dropped the upload.
+            let now = repo::visible(&state.db, &auth.user, id).await?;
+            if now.status == PROCESSED {
+                return Ok((out(auth, now), "already_processed"));
+            }
             return Err(ApiError::new(StatusCode::CONFLICT, "not_uploaded"));
         }
         Err(StoreError::TooLarge(_)) => {

@@ -188,8 +188,32 @@ pub struct Verified {
 }
 
 /// Records the stored object (once per SHA-256) and makes the photo
-/// `processed`, in one transaction. Already processed: returned as it is.
+/// `processed`, in one transaction. Already processed (also by a completion
+/// that ran alongside and won the race): returned as it is.
 pub async fn mark_processed(
+    db: &Db,
+    actor: Actor,
+    id: Uuid,
+    v: Option<Verified>,
+) -> Result<photo::Model> {
+    match mark_processed_once(db, actor, id, v).await {
+        Err(Error::VersionMismatch { .. }) => {
+            let p = photo::Entity::find_by_id(id)
+                .one(db.conn())
+                .await
+                .map_err(db_err)?
+                .ok_or(Error::NotFound)?;
+            if p.status == PROCESSED {
+                Ok(p)
+            } else {
+                Err(Error::Conflict("photo".into()))
+            }
+        }
+        other => other,
+    }
+}
+
+async fn mark_processed_once(
     db: &Db,
     actor: Actor,
     id: Uuid,
