@@ -539,6 +539,28 @@ async fn who_sees_what() {
         p.fetch(&insp, Uuid::now_v7(), "thumb").await.unwrap_err(),
         StatusCode::NOT_FOUND
     );
+    // A disabled account loses its photos at once, token or not.
+    let users = p.app.all("/api/v1/users", &p.admin).await;
+    let insp_id = users
+        .iter()
+        .find(|u| u["username"] == "inspector01")
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let (s, _) = p
+        .app
+        .patch(
+            &format!("/api/v1/users/{insp_id}"),
+            &p.admin,
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        p.fetch(&insp, id, "original").await.unwrap_err(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, _) = p.complete(&insp, id).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     // Without a login, nothing.
     let r = p
         .raw
