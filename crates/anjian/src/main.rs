@@ -83,7 +83,10 @@ fn init_logging(config: &Config) {
         );
         tracing_subscriber::EnvFilter::new("info")
     });
-    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stderr: stdout carries what commands print (the sweep's JSON report).
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => b.json().init(),
         LogFormat::Pretty => b.init(),
