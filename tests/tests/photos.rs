@@ -120,6 +120,15 @@ impl Photos {
     }
 }
 
+#[track_caller]
+fn assert_processed(s: StatusCode, b: &Value) {
+    assert_eq!(
+        (s, &b["status"]),
+        (StatusCode::OK, &json!("processed")),
+        "{b}"
+    );
+}
+
 fn has_exif(bytes: &[u8]) -> bool {
     bytes.windows(6).any(|w| w == b"Exif\0\0")
 }
@@ -239,11 +248,7 @@ async fn the_server_checks_the_bytes_itself() {
     let (s, _) = p.put_content(&p.admin, id, good.clone()).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, b) = p.complete(&p.admin, id).await;
-    assert_eq!(
-        (s, &b["status"]),
-        (StatusCode::OK, &json!("processed")),
-        "{b}"
-    );
+    assert_processed(s, &b);
 }
 
 #[tokio::test]
@@ -287,11 +292,7 @@ async fn an_interrupted_upload_resumes_with_a_fresh_url() {
     let put = p.put_presigned(&again["upload"], bytes.clone()).await;
     assert_eq!(put.status(), StatusCode::OK);
     let (s, b) = p.complete(&p.admin, id).await;
-    assert_eq!(
-        (s, &b["status"]),
-        (StatusCode::OK, &json!("processed")),
-        "{b}"
-    );
+    assert_processed(s, &b);
 }
 
 #[tokio::test]
@@ -765,11 +766,7 @@ async fn an_external_s3_store_works_the_same_and_its_outage_is_reported() {
         StatusCode::OK
     );
     let (s, done) = p.complete(&p.admin, id).await;
-    assert_eq!(
-        (s, &done["status"]),
-        (StatusCode::OK, &json!("processed")),
-        "{done}"
-    );
+    assert_processed(s, &done);
     let r = p.fetch(&p.admin, id, "original").await.unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
     // The server's own listener serves no bucket.
@@ -823,11 +820,7 @@ async fn completing_the_same_photo_at_once_from_several_requests_is_safe() {
     );
     let all = futures::future::join_all((0..4).map(|_| p.complete(&p.admin, id))).await;
     for (s, b) in &all {
-        assert_eq!(
-            (*s, &b["status"]),
-            (StatusCode::OK, &json!("processed")),
-            "{b}"
-        );
+        assert_processed(*s, b);
     }
     assert_eq!(p.app.count("stored_objects").await, 1);
     let r = p.fetch(&p.admin, id, "original").await.unwrap();
