@@ -254,6 +254,7 @@ async fn photos_go_through_the_api_when_the_phone_cannot_reach_the_store() {
     let _store = anjian::photos::serve_store(embedded, "evidence", listener);
     let app = TestApp::spawn_configured(Default::default(), |c| {
         c.s3 = Some(anjian::config::S3Config {
+            public_endpoint: None,
             endpoint: format!("http://{store_addr}"),
             bucket: "evidence".into(),
             region: "us-east-1".into(),

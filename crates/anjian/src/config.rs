@@ -29,7 +29,11 @@ pub enum LogFormat {
 /// An external S3-compatible store (unset: the embedded one).
 #[derive(Debug, Clone)]
 pub struct S3Config {
+    /// What the server connects to.
     pub endpoint: String,
+    /// What presigned URLs for phones point at, when it differs (e.g. an
+    /// internal `http://minio:9000` behind a public `https://files.example.cn`).
+    pub public_endpoint: Option<String>,
     pub bucket: String,
     pub region: String,
     pub access_key_id: Secret,
@@ -88,6 +92,7 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_S3_ENDPOINT",
     "ANJIAN_S3_BUCKET",
     "ANJIAN_S3_REGION",
+    "ANJIAN_S3_PUBLIC_ENDPOINT",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "ANJIAN_PUBLIC_URL",
@@ -189,7 +194,19 @@ impl Config {
                     .collect();
                 bail!("an external S3 store needs {} as well", missing.join(", "));
             }
+            let public_endpoint = get("ANJIAN_S3_PUBLIC_ENDPOINT").map(str::to_owned);
+            for (key, url) in [
+                ("ANJIAN_S3_ENDPOINT", get("ANJIAN_S3_ENDPOINT")),
+                ("ANJIAN_S3_PUBLIC_ENDPOINT", public_endpoint.as_deref()),
+            ] {
+                if let Some(u) = url
+                    && !(u.starts_with("http://") || u.starts_with("https://"))
+                {
+                    bail!("{key} must be an http(s) URL");
+                }
+            }
             c.s3 = Some(S3Config {
+                public_endpoint,
                 endpoint: get("ANJIAN_S3_ENDPOINT").unwrap_or_default().to_owned(),
                 bucket: get("ANJIAN_S3_BUCKET").unwrap_or_default().to_owned(),
                 region: get("ANJIAN_S3_REGION").unwrap_or("us-east-1").to_owned(),
@@ -330,6 +347,31 @@ mod tests {
         assert!(Config::load(&env(&[("ANJIAN_TIMEZONE", "Mars/Base")])).is_err());
         assert!(Config::load(&env(&[("ANJIAN_S3_BUCKET", "b")])).is_err());
         assert!(Config::load(&env(&[("ANJIAN_ADMIN_PASSWORD", "short")])).is_err());
+    }
+
+    #[test]
+    fn an_external_store_may_have_a_public_address_of_its_own() {
+        let s3 = [
+            ("ANJIAN_S3_ENDPOINT", "http://minio:9000"),
+            ("ANJIAN_S3_BUCKET", "evidence"),
+            ("AWS_ACCESS_KEY_ID", "ak"),
+            ("AWS_SECRET_ACCESS_KEY", "sk"),
+        ];
+        let c = Config::load(&env(&s3)).unwrap().s3.unwrap();
+        assert_eq!(
+            (c.endpoint.as_str(), c.public_endpoint),
+            ("http://minio:9000", None)
+        );
+        let mut with_public = s3.to_vec();
+        with_public.push(("ANJIAN_S3_PUBLIC_ENDPOINT", "https://files.example.cn"));
+        let c = Config::load(&env(&with_public)).unwrap().s3.unwrap();
+        assert_eq!(
+            c.public_endpoint.as_deref(),
+            Some("https://files.example.cn")
+        );
+        let mut bad = s3.to_vec();
+        bad.push(("ANJIAN_S3_PUBLIC_ENDPOINT", "files.example.cn"));
+        assert!(Config::load(&env(&bad)).is_err());
     }
 
     #[test]

@@ -49,7 +49,10 @@ pub fn photos(config: &Config, addr: SocketAddr, public_url: &str) -> anyhow::Re
         Some(s3) => (
             StoreConfig {
                 endpoint: s3.endpoint.clone(),
-                public_endpoint: s3.endpoint.clone(),
+                public_endpoint: s3
+                    .public_endpoint
+                    .clone()
+                    .unwrap_or_else(|| s3.endpoint.clone()),
                 bucket: s3.bucket.clone(),
                 region: s3.region.clone(),
                 access_key_id: s3.access_key_id.0.clone(),
