@@ -619,6 +619,15 @@ async fn the_object_store_shares_the_listener_without_taking_its_paths() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Bodies larger than any photo are refused before the store reads them.
+    let r = p
+        .raw
+        .put(format!("{}/anjian/staging/x", p.app.url))
+        .body(vec![0u8; 33 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // Other unknown paths keep the JSON 404.
     let (s, b) = p.app.get("/anjianx/whatever", "").await;
     assert_eq!(

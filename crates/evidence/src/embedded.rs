@@ -10,6 +10,11 @@ use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tower::ServiceExt;
 
+/// Largest request body the embedded store reads.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+const TOO_LARGE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed object size.</Message></Error>";
+
 /// An S3 server over `root`, holding `bucket`, accepting one key pair.
 #[derive(Clone, Debug)]
 pub struct Embedded {
@@ -39,6 +44,24 @@ impl Embedded {
         req: Request<Body>,
         marker: M,
     ) -> Response<Body> {
+        // Nothing we store is larger than a photo (plus the framing of a
+        // chunked upload); a larger body is refused before s3s reads it.
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY as u64) {
+            let mut resp = Response::new(Body::from(TOO_LARGE));
+            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            resp.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/xml"),
+            );
+            resp.extensions_mut().insert(marker);
+            return resp;
+        }
+        let req = req.map(|b| Body::new(http_body_util::Limited::new(b, MAX_BODY)));
         match self.service.clone().oneshot(req).await {
             Ok(resp) => {
                 let mut resp = resp.map(Body::new);
