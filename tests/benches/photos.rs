@@ -39,24 +39,20 @@ fn bare(bytes: &[u8]) -> (usize, usize) {
     (preview.buffer().len(), thumb.buffer().len())
 }
 
-fn peak_rss_mib() -> f64 {
+/// A memory figure of this process from `/proc/self/status`, in MiB
+/// (`VmRSS` now, `VmHWM` the peak so far).
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    status_mib("VmRSS:")
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -86,7 +82,7 @@ async fn main() {
             r.unwrap();
         }
     }
-    let peak = peak_rss_mib();
+    let peak = status_mib("VmHWM:");
     println!(
         "\nmemory, 4 photos in flight (3 rounds): RSS before {before:.0} MiB, peak {peak:.0} MiB (goal ≤ 300)"
     );

@@ -165,6 +165,47 @@ async fn pg_template(admin_url: &str) -> String {
         .clone()
 }
 
+/// An S3 server of its own on a loopback port (the embedded implementation,
+/// served alone), standing for an external store.
+pub struct ExternalStore {
+    pub addr: std::net::SocketAddr,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl ExternalStore {
+    pub const BUCKET: &str = "evidence";
+    const KEY_ID: &str = "AKIDEXTERNAL";
+    const SECRET: &str = "external-secret-key-0123456789";
+
+    pub async fn start() -> ExternalStore {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            anjian_evidence::Embedded::open(dir.path(), Self::BUCKET, Self::KEY_ID, Self::SECRET)
+                .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = anjian::photos::serve_store(store, Self::BUCKET, listener);
+        ExternalStore {
+            addr,
+            task,
+            _dir: dir,
+        }
+    }
+
+    /// The configuration that points a server at this store.
+    pub fn config(&self, public_endpoint: Option<String>) -> anjian::config::S3Config {
+        anjian::config::S3Config {
+            endpoint: format!("http://{}", self.addr),
+            public_endpoint,
+            bucket: Self::BUCKET.into(),
+            region: "cn-north-1".into(),
+            access_key_id: anjian::config::Secret(Self::KEY_ID.into()),
+            secret_access_key: anjian::config::Secret(Self::SECRET.into()),
+        }
+    }
+}
+
 /// A running server with its own database.
 pub struct TestApp {
     pub url: String,

@@ -241,26 +241,10 @@ async fn photos_taken_offline_reach_the_server_through_faults() {
 #[tokio::test]
 async fn photos_go_through_the_api_when_the_phone_cannot_reach_the_store() {
     // The store on a host of its own, which the server reaches and the phone does not.
-    let store_dir = tempfile::tempdir().unwrap();
-    let embedded = anjian_evidence::Embedded::open(
-        store_dir.path(),
-        "evidence",
-        "AKIDFIELD",
-        "field-test-secret-0123456789",
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let store_addr = listener.local_addr().unwrap();
-    let _store = anjian::photos::serve_store(embedded, "evidence", listener);
+    let store = anjian_tests::ExternalStore::start().await;
+    let store_addr = store.addr;
     let app = TestApp::spawn_configured(Default::default(), |c| {
-        c.s3 = Some(anjian::config::S3Config {
-            public_endpoint: None,
-            endpoint: format!("http://{store_addr}"),
-            bucket: "evidence".into(),
-            region: "us-east-1".into(),
-            access_key_id: anjian::config::Secret("AKIDFIELD".into()),
-            secret_access_key: anjian::config::Secret("field-test-secret-0123456789".into()),
-        });
+        c.s3 = Some(store.config(None));
     })
     .await;
     // Requests to the store's port go to a proxy that refuses every connection.

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use anjian_tests::corpus::{huge_header_jpeg, phone_jpeg, pixel_flood_png, plain_jpeg, sha};
-use anjian_tests::{Device, TestApp, envelope_code};
+use anjian_tests::{Device, ExternalStore, TestApp, envelope_code};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -21,17 +21,7 @@ struct Photos {
 }
 
 async fn photos() -> Photos {
-    let app = TestApp::spawn_demo().await;
-    let admin = app.admin().await;
-    Photos {
-        raw: reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        app,
-        admin,
-    }
+    Photos::new(TestApp::spawn_demo().await).await
 }
 
 fn declaration(id: Uuid, bytes: &[u8], content_type: &str) -> Value {
@@ -39,6 +29,19 @@ fn declaration(id: Uuid, bytes: &[u8], content_type: &str) -> Value {
 }
 
 impl Photos {
+    async fn new(app: TestApp) -> Photos {
+        let admin = app.admin().await;
+        Photos {
+            raw: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            app,
+            admin,
+        }
+    }
+
     async fn declare(&self, token: &str, body: Value) -> (StatusCode, Value) {
         self.app.post("/api/v1/photos", token, body).await
     }
@@ -728,43 +731,16 @@ async fn large_uploads_through_the_api_are_streamed_and_capped() {
 
 #[tokio::test]
 async fn an_external_s3_store_works_the_same_and_its_outage_is_reported() {
-    // Another S3 server on a port of its own, with its own keys and bucket.
-    let store_dir = tempfile::tempdir().unwrap();
-    let embedded = anjian_evidence::Embedded::open(
-        store_dir.path(),
-        "evidence",
-        "AKIDEXTERNAL",
-        "external-secret-key-0123456789",
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let store_addr = listener.local_addr().unwrap();
-    let server = anjian::photos::serve_store(embedded, "evidence", listener);
-    // Phones reach the store by another address than the server does.
-    let front = anjian_tests::proxy::Proxy::start(store_addr).await;
+    // Another S3 server on a port of its own, with its own keys and bucket,
+    // which phones reach by another address than the server does.
+    let store = ExternalStore::start().await;
+    let front = anjian_tests::proxy::Proxy::start(store.addr).await;
     let public = front.url();
     let app = TestApp::spawn_configured(Default::default(), |c| {
-        c.s3 = Some(anjian::config::S3Config {
-            public_endpoint: Some(public.clone()),
-            endpoint: endpoint.clone(),
-            bucket: "evidence".into(),
-            region: "cn-north-1".into(),
-            access_key_id: anjian::config::Secret("AKIDEXTERNAL".into()),
-            secret_access_key: anjian::config::Secret("external-secret-key-0123456789".into()),
-        });
+        c.s3 = Some(store.config(Some(public.clone())));
     })
     .await;
-    let admin = app.admin().await;
-    let p = Photos {
-        raw: reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        app,
-        admin,
-    };
+    let p = Photos::new(app).await;
     let bytes = phone_jpeg(700, 500);
     let id = Uuid::now_v7();
     let (s, d) = p
@@ -790,8 +766,8 @@ async fn an_external_s3_store_works_the_same_and_its_outage_is_reported() {
     assert_eq!((s, &b["object_store"]), (StatusCode::OK, &json!("ok")));
 
     // The store goes away: readiness says so, and completing asks for a retry.
-    server.abort();
-    let _ = server.await;
+    store.task.abort();
+    let _ = store.task.await;
     let (s, b) = p.app.get("/readyz", "").await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
     assert_eq!(b["object_store"], "unreachable");

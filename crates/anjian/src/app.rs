@@ -102,9 +102,10 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
             ..Default::default()
         },
     };
-    let photos = crate::photos::photos(config, addr, &public_url)?;
+    let secret = config.secret_key()?;
+    let photos = crate::photos::photos(config, &secret, addr, &public_url)?;
     let objects = photos.store.clone();
-    let state = AppState::with_photos(db.clone(), &config.secret_key()?, settings, Some(photos));
+    let state = AppState::with_photos(db.clone(), &secret, settings, Some(photos));
     let app = anjian_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

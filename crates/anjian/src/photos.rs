@@ -42,9 +42,14 @@ fn loopback(addr: SocketAddr) -> SocketAddr {
 }
 
 /// The photo settings for a server bound at `addr` and linked as `public_url`.
-/// With no S3 configured, the embedded server is opened over the data dir;
-/// the caller serves it on `addr`.
-pub fn photos(config: &Config, addr: SocketAddr, public_url: &str) -> anyhow::Result<Photos> {
+/// With no S3 configured, the embedded server is opened over the data dir
+/// (keys derived from `secret_key`); the caller serves it on `addr`.
+pub fn photos(
+    config: &Config,
+    secret_key: &[u8],
+    addr: SocketAddr,
+    public_url: &str,
+) -> anyhow::Result<Photos> {
     let (cfg, embedded) = match &config.s3 {
         Some(s3) => (
             StoreConfig {
@@ -61,7 +66,7 @@ pub fn photos(config: &Config, addr: SocketAddr, public_url: &str) -> anyhow::Re
             None,
         ),
         None => {
-            let secret = embedded_secret(&config.secret_key()?);
+            let secret = embedded_secret(secret_key);
             let root = config.data_dir.join("objects");
             let embedded = Embedded::open(&root, EMBEDDED_BUCKET, EMBEDDED_ACCESS_KEY, &secret)
                 .with_context(|| format!("opening the object store in {}", root.display()))?;
@@ -113,7 +118,7 @@ pub async fn store_for_cli(config: &Config) -> anyhow::Result<ObjectStore> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
-    let p = photos(config, addr, &url)?;
+    let p = photos(config, &config.secret_key()?, addr, &url)?;
     if let Some(e) = p.embedded.clone() {
         serve_store(e, p.store.bucket(), listener);
     }
@@ -127,11 +132,7 @@ pub fn serve_store(
     bucket: &str,
     listener: tokio::net::TcpListener,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
-    let svc = store.service(());
-    let app = axum::Router::new()
-        .route_service(&format!("/{bucket}"), svc.clone())
-        .route_service(&format!("/{bucket}/"), svc.clone())
-        .route_service(&format!("/{bucket}/{{*key}}"), svc);
+    let app: axum::Router = store.routes(bucket, ());
     tokio::spawn(async move { axum::serve(listener, app).await })
 }
 

@@ -61,6 +61,14 @@ async fn start(dir: &Path, port: u16, database_url: Option<&str>) -> Server {
     panic!("anjian did not start");
 }
 
+/// SIGKILL after `ms`, then the server again on the same port and data.
+async fn kill_and_restart(server: Server, dir: &Path, db: Option<&str>, ms: u64) -> Server {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    let port = server.kill();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    start(dir, port, db).await
+}
+
 impl Server {
     fn kill(mut self) -> u16 {
         self.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
@@ -122,12 +130,7 @@ async fn killing_the_server_mid_push_loses_nothing_and_doubles_nothing() {
                 .unwrap();
         }
         let push = async { client.push().await };
-        let chaos = async {
-            tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
-            let port = server.kill();
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            start(dir.path(), port, db.as_deref()).await
-        };
+        let chaos = kill_and_restart(server, dir.path(), db.as_deref(), kill_after_ms);
         let (report, restarted) = tokio::join!(push, chaos);
         server = restarted;
         let report = report.unwrap();
@@ -361,12 +364,7 @@ async fn killing_the_server_mid_photo_loses_no_uploaded_photo() {
                 .is_success()
         );
         let complete = api.complete(id);
-        let chaos = async {
-            tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
-            let port = server.kill();
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            start(dir.path(), port, db.as_deref()).await
-        };
+        let chaos = kill_and_restart(server, dir.path(), db.as_deref(), kill_after_ms);
         let (photo, restarted) = tokio::join!(complete, chaos);
         server = restarted;
         assert_eq!(photo["status"], "processed", "round {round}: {photo}");

@@ -187,7 +187,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Marks a response whose body already is the envelope.
+/// Marks a response whose body is final: the envelope, or another body a
+/// route documents for an error status (the readiness report, the S3 XML of
+/// the embedded store). The error layer rewrites only unmarked error answers.
 #[derive(Debug, Clone, Copy)]
 pub struct Enveloped;
 

@@ -137,19 +137,13 @@ pub fn app(state: AppState) -> Router {
     document_common_answers(&mut doc);
     let mut router =
         router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc));
-    if let Some(embedded) = state
-        .photos
-        .as_ref()
-        .and_then(|p| p.embedded.clone().map(|e| (e, p.store.bucket().to_owned())))
+    if let Some(p) = &state.photos
+        && let Some(embedded) = p.embedded.clone()
     {
         // The embedded object store answers under `/<bucket>` on this listener,
-        // so presigned URLs built on the public URL reach it.
-        let (embedded, bucket) = embedded;
-        let svc = embedded.service(error::Enveloped);
-        router = router
-            .route_service(&format!("/{bucket}"), svc.clone())
-            .route_service(&format!("/{bucket}/"), svc.clone())
-            .route_service(&format!("/{bucket}/{{*key}}"), svc);
+        // so presigned URLs built on the public URL reach it. Its XML answers
+        // are final: the error layer leaves them alone.
+        router = router.merge(embedded.routes(p.store.bucket(), error::Enveloped));
     }
     with_layers(router, state)
 }

@@ -10,6 +10,7 @@ pub mod credit_code;
 pub mod enterprise;
 pub mod error;
 pub mod hazard;
+pub mod photo;
 pub mod role;
 pub mod scope;
 

@@ -77,8 +77,21 @@ impl Embedded {
         }
     }
 
-    /// A tower service for `Router::route_service`.
-    pub fn service<M: Clone + Send + Sync + 'static>(
+    /// Routes `/<bucket>`, `/<bucket>/` and `/<bucket>/<key>` to this store;
+    /// responses carry `marker`.
+    pub fn routes<S, M>(self, bucket: &str, marker: M) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        M: Clone + Send + Sync + 'static,
+    {
+        let svc = self.service(marker);
+        axum::Router::new()
+            .route_service(&format!("/{bucket}"), svc.clone())
+            .route_service(&format!("/{bucket}/"), svc.clone())
+            .route_service(&format!("/{bucket}/{{*key}}"), svc)
+    }
+
+    fn service<M: Clone + Send + Sync + 'static>(
         self,
         marker: M,
     ) -> impl tower::Service<

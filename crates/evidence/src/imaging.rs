@@ -9,10 +9,7 @@ use fast_image_resize as fir;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 use tokio::sync::Semaphore;
 
-/// Largest upload accepted, in bytes.
-pub const MAX_BYTES: u64 = 25 * 1024 * 1024;
-/// Largest image accepted, in pixels.
-pub const MAX_PIXELS: u64 = 50_000_000;
+pub use anjian_domain::photo::{MAX_BYTES, MAX_PIXELS};
 /// Longest edge of `preview`.
 pub const PREVIEW_EDGE: u32 = 1600;
 /// Longest edge of `thumb`.
@@ -206,7 +203,11 @@ fn jpeg_complete(b: &[u8]) -> bool {
 /// Decodes (through the path that checks the allocation limit), orients,
 /// resizes and re-encodes. CPU-bound: call it from a blocking thread.
 pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
-    let header = inspect(bytes)?;
+    process_inspected(bytes, inspect(bytes)?)
+}
+
+/// [`process`] for bytes [`inspect`] already passed.
+fn process_inspected(bytes: &[u8], header: Header) -> Result<Processed, ImageError> {
     let meta = read_exif(bytes);
     let img = reader(bytes, header.format).decode().map_err(decode_err)?;
     let rgb = to_rgb(img);
@@ -387,21 +388,30 @@ impl Processor {
         }
     }
 
+    /// Permits for `bytes` of memory: whole MiB, at least one, at most the
+    /// budget (so an allocation larger than the budget runs alone).
+    fn permits(&self, bytes: u64) -> u32 {
+        u32::try_from(bytes.div_ceil(1024 * 1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.budget_mib)
+    }
+
     /// Waits until `size` bytes of uploads may be held in memory for
     /// verification; the permit is held until the bytes are dropped.
     pub async fn admit(&self, size: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let mib = u32::try_from(size.div_ceil(1024 * 1024))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.budget_mib);
         // `None` only if the semaphore were closed, which it never is.
-        self.inbound.clone().acquire_many_owned(mib).await.ok()
+        self.inbound
+            .clone()
+            .acquire_many_owned(self.permits(size))
+            .await
+            .ok()
     }
 
     /// Inspects, waits for its share of the budget, then processes.
     pub async fn run(&self, bytes: bytes::Bytes) -> Result<Processed, ImageError> {
         let header = inspect(&bytes)?;
-        let mib = header.decode_bytes.div_ceil(1024 * 1024) + 8;
-        let want = u32::try_from(mib).unwrap_or(u32::MAX).min(self.budget_mib);
+        // The decoded image, and some room for the variants and the decoder.
+        let want = self.permits(header.decode_bytes + 8 * 1024 * 1024);
         let permit = self
             .budget
             .clone()
@@ -409,7 +419,7 @@ impl Processor {
             .await
             .map_err(|_| ImageError::NotAnImage("processor closed".into()))?;
         tokio::task::spawn_blocking(move || {
-            let r = process(&bytes);
+            let r = process_inspected(&bytes, header);
             drop(permit);
             r
         })

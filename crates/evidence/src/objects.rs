@@ -207,27 +207,19 @@ impl ObjectStore {
         content_type: &str,
         only_new: bool,
     ) -> Result<bool, StoreError> {
-        let digest = sha256_hex(&bytes);
-        let mut req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .content_length(bytes.len() as i64)
-            .checksum_sha256(sha256_b64(&digest).unwrap_or_default())
-            .body(ByteStream::from(bytes));
-        if only_new {
-            req = req.if_none_match("*");
-        }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if only_new && e.code() == Some("PreconditionFailed") => Ok(false),
-            Err(e) => Err(failed("put", e)),
-        }
+        let (size, digest) = (bytes.len() as i64, sha256_hex(&bytes));
+        self.put_body(
+            key,
+            ByteStream::from(bytes),
+            size,
+            &digest,
+            content_type,
+            only_new,
+        )
+        .await
     }
 
-    /// Stores the file at `path` (streamed from disk).
+    /// Stores the file at `path` (streamed from disk), whose SHA-256 is known.
     pub async fn put_file(
         &self,
         key: &str,
@@ -239,18 +231,37 @@ impl ObjectStore {
         let body = ByteStream::from_path(path)
             .await
             .map_err(|e| StoreError::Failed(format!("reading {}: {e}", path.display())))?;
-        self.client
+        self.put_body(key, body, size, sha256_hex, content_type, false)
+            .await
+            .map(|_| ())
+    }
+
+    async fn put_body(
+        &self,
+        key: &str,
+        body: ByteStream,
+        size: i64,
+        sha256_hex: &str,
+        content_type: &str,
+        only_new: bool,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
             .content_length(size)
             .checksum_sha256(sha256_b64(sha256_hex).unwrap_or_default())
-            .body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| failed("put", e))
+            .body(body);
+        if only_new {
+            req = req.if_none_match("*");
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if only_new && e.code() == Some("PreconditionFailed") => Ok(false),
+            Err(e) => Err(failed("put", e)),
+        }
     }
 
     /// The whole object, refused past `max` bytes without reading it all.

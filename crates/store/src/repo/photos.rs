@@ -3,21 +3,17 @@
 
 use std::collections::HashSet;
 
+use anjian_domain::photo as photo_limits;
 use anjian_domain::{Error, FieldErrors, Role};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::db::db_err;
 use crate::entity::{enterprise, photo, stored_object};
 use crate::repo::users::User;
 use crate::{Actor, Db, Result, WriteTx};
-
-/// Largest photo accepted.
-pub const MAX_PHOTO_BYTES: i64 = 25 * 1024 * 1024;
-/// Types a photo may be declared as; the bytes decide the true one.
-pub const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
 
 /// `pending_upload`: declared, bytes not verified yet. `processed`: bytes
 /// verified and variants made.
@@ -48,10 +44,10 @@ pub async fn declare_in(tx: &mut WriteTx, user: &User, p: Declare) -> Result<pho
     if !valid_sha256(&p.sha256) {
         f.add("sha256", "invalid");
     }
-    if !(1..=MAX_PHOTO_BYTES).contains(&p.size) {
+    if !(1..=photo_limits::MAX_BYTES as i64).contains(&p.size) {
         f.add("size", "out_of_range");
     }
-    if !CONTENT_TYPES.contains(&p.content_type.as_str()) {
+    if !photo_limits::CONTENT_TYPES.contains(&p.content_type.as_str()) {
         f.add("content_type", "unsupported");
     }
     f.into_result()?;
@@ -307,23 +303,20 @@ pub async fn stored_shas(db: &Db) -> Result<HashSet<String>> {
 
 /// Stored objects no photo refers to any more.
 pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
-    let used: HashSet<String> = photo::Entity::find()
-        .select_only()
+    let used = Query::select()
         .column(photo::Column::Sha256)
-        .filter(photo::Column::Status.eq(PROCESSED))
-        .into_tuple::<String>()
+        .from(photo::Entity)
+        .and_where(photo::Column::Status.eq(PROCESSED))
+        .to_owned();
+    stored_object::Entity::find()
+        .select_only()
+        .column(stored_object::Column::Sha256)
+        .filter(stored_object::Column::Sha256.not_in_subquery(used))
+        .order_by_asc(stored_object::Column::Sha256)
+        .into_tuple()
         .all(db.conn())
         .await
-        .map_err(db_err)?
-        .into_iter()
-        .collect();
-    let mut out: Vec<String> = stored_shas(db)
-        .await?
-        .into_iter()
-        .filter(|s| !used.contains(s))
-        .collect();
-    out.sort();
-    Ok(out)
+        .map_err(db_err)
 }
 
 /// Forgets a stored object, unless a processed photo refers to it again.
