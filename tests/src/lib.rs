@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 pub mod corpus;
+pub mod field;
 pub mod proxy;
 
 /// The password of the admin every test server starts with.

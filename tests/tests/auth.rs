@@ -310,3 +310,102 @@ async fn demo_accounts_share_one_password_and_have_scopes() {
     let ent = app.login("ent01", anjian_store::seed::DEMO_PASSWORD).await;
     assert_eq!(app.all("/api/v1/enterprises", &ent).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_passwords_gets_no_more_than_five_tries() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let attempts = (0..150).map(|i| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.login_full("admin", &format!("wrong-password-{i}"))
+                .await
+                .0
+        })
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let tried = statuses
+        .iter()
+        .filter(|s| *s.as_ref().unwrap() == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| *s.as_ref().unwrap() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((tried, limited), (5, 145), "{statuses:?}");
+    // The right password is refused too until the window ends.
+    assert_eq!(
+        app.login_full("admin", ADMIN_PASSWORD).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_is_not_counted_against_the_user() {
+    let app = TestApp::spawn().await;
+    for _ in 0..4 {
+        assert_eq!(
+            app.login_full("admin", "wrong-password-x").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for _ in 0..5 {
+        app.admin().await;
+    }
+    assert_eq!(
+        app.login_full("admin", "wrong-password-x").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login_full("admin", ADMIN_PASSWORD).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// Fails 50 logins (one per username) as `forwarded_for`, then tries once more
+/// as `then`; the status of that last attempt.
+async fn fifty_failures_then(app: &TestApp, forwarded_for: &str, then: &str) -> StatusCode {
+    let attempt = |user: String, xff: String| {
+        app.req(Method::POST, "/api/v1/auth/login", None)
+            .header("x-forwarded-for", xff)
+            .json(&json!({"username": user, "password": "wrong-password-x"}))
+            .send()
+    };
+    for i in 0..50 {
+        let r = attempt(format!("nobody{i}"), forwarded_for.to_owned())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    attempt("nobody-else".into(), then.to_owned())
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+    // Untrusted: the header is ignored, every attempt counts against the socket's address.
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        fifty_failures_then(&app, "203.0.113.1", "203.0.113.2").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    drop(app);
+    // Behind a trusted proxy on loopback: the header names the client.
+    let app = TestApp::spawn_configured(Default::default(), |c| {
+        c.trusted_proxies = "127.0.0.1".parse().unwrap();
+    })
+    .await;
+    assert_eq!(
+        fifty_failures_then(&app, "203.0.113.1", "203.0.113.2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = app
+        .req(Method::POST, "/api/v1/auth/login", None)
+        .header("x-forwarded-for", "203.0.113.1")
+        .json(&json!({"username": "someone", "password": "wrong-password-x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+}

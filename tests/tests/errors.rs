@@ -213,6 +213,7 @@ async fn a_panicking_handler_answers_500_envelope_and_the_server_lives_on() {
             public_url: "http://x".into(),
             access_ttl_secs: 60,
             policy: Default::default(),
+            trusted_proxies: Default::default(),
         },
     );
     let router = axum::Router::new().route("/boom", axum::routing::get(boom));

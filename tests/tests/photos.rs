@@ -816,3 +816,179 @@ async fn completing_the_same_photo_at_once_from_several_requests_is_safe() {
     let r = p.fetch(&p.admin, id, "original").await.unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
 }
+
+// ---- a hash is not a key ------------------------------------------------------
+
+/// Attaches photo `id` to a new hazard of `enterprise` pushed with `token`.
+async fn attach_to_hazard(p: &Photos, token: &str, enterprise: &Value, id: Uuid) {
+    let mut d = Device::new(token.to_owned());
+    let hazard = json!({"id": Uuid::now_v7(), "enterprise_id": enterprise["id"], "title": "消防通道堵塞",
+        "category": "消防", "severity": "general", "found_at": "2026-11-27T02:00:00Z", "photo_ids": [id]});
+    let m = d.mutation("hazard.create", None, hazard);
+    let (_, b) = p.app.push(&d, vec![m]).await;
+    assert_eq!(b["results"][0]["status"], "applied", "{b}");
+}
+
+/// The first enterprise of the village of a demo inspector.
+async fn enterprise_of(p: &Photos, token: &str) -> Value {
+    let (_, me) = p.app.get("/api/v1/me", token).await;
+    let village = me["village_ids"][0].as_str().unwrap().to_owned();
+    let ents = p
+        .app
+        .get(
+            &format!("/api/v1/enterprises?village_id={village}&limit=1"),
+            &p.admin,
+        )
+        .await
+        .1;
+    ents["items"][0].clone()
+}
+
+#[tokio::test]
+async fn knowing_a_hash_grants_no_bytes_and_tells_nothing() {
+    let p = photos().await;
+    let pw = anjian_store::seed::DEMO_PASSWORD;
+    let insp = p.app.login("inspector01", pw).await;
+    let ent = enterprise_of(&p, &insp).await;
+    let bytes = phone_jpeg(640, 480);
+    let (id, _) = p.upload(&insp, &bytes).await;
+    attach_to_hazard(&p, &insp, &ent, id).await;
+    // The owner's enterprise sees it; the rest of the town only knows its hash.
+    let (_, meta) = p.app.get(&format!("/api/v1/photos/{id}"), &insp).await;
+    let hash = meta["sha256"].as_str().unwrap().to_owned();
+    let other_village = p.app.login("inspector02", pw).await;
+    let far = enterprise_of(&p, &other_village).await;
+    p.app
+        .create_user(
+            &p.admin,
+            json!({"username": "ent_far", "display_name": "别家企业",
+            "role": "enterprise", "enterprise_id": far["id"], "password": "enterprise-password"}),
+        )
+        .await;
+    let other_enterprise = p.app.login("ent_far", "enterprise-password").await;
+    for (who, token) in [
+        ("inspector02", &other_village),
+        ("ent_far", &other_enterprise),
+    ] {
+        let stolen = Uuid::now_v7();
+        let (s, b) = p
+            .declare(token, json!({"id": stolen, "sha256": hash, "size": bytes.len(), "content_type": "image/jpeg"}))
+            .await;
+        assert_eq!(
+            (s, &b["status"]),
+            (StatusCode::CREATED, &json!("pending_upload")),
+            "{who}: {b}"
+        );
+        assert!(b["width"].is_null() && b["gps"].is_null(), "{who}: {b}");
+        for v in ["original", "preview", "thumb"] {
+            let got = p.fetch(token, stolen, v).await;
+            assert!(
+                matches!(got, Err(StatusCode::CONFLICT | StatusCode::FORBIDDEN)),
+                "{who} got bytes of {v}"
+            );
+        }
+        // Completing without uploading the bytes gives nothing either.
+        let (s, b) = p.complete(token, stolen).await;
+        assert_eq!(
+            (s, envelope_code(&b)),
+            (StatusCode::CONFLICT, "not_uploaded".into()),
+            "{who}"
+        );
+        // The original photo stays out of reach.
+        assert_eq!(
+            p.app.get(&format!("/api/v1/photos/{id}"), token).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    // No oracle: a stored foreign hash and one never seen get the same answer.
+    let unseen = sha(&plain_jpeg(17, 17));
+    let mut answers = Vec::new();
+    for h in [&hash, &unseen] {
+        let (s, b) = p
+            .declare(&other_village, json!({"id": Uuid::now_v7(), "sha256": h, "size": bytes.len(), "content_type": "image/jpeg"}))
+            .await;
+        let mut keys: Vec<String> = b.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        answers.push((
+            s,
+            b["status"].clone(),
+            keys,
+            b["upload"]["headers"].as_object().map(|h| h.len()),
+        ));
+    }
+    assert_eq!(answers[0], answers[1]);
+    // Whoever really has the bytes uploads them; storage deduplicates silently.
+    let (mine, done) = p.upload(&other_village, &bytes).await;
+    assert_eq!(done["status"], "processed");
+    assert_eq!(p.app.count("stored_objects").await, 1);
+    assert!(p.fetch(&other_village, mine, "original").await.is_ok());
+    // Having uploaded them, declaring those bytes again may skip the upload.
+    let (s, b) = p
+        .declare(
+            &other_village,
+            declaration(Uuid::now_v7(), &bytes, "image/jpeg"),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["status"]),
+        (StatusCode::OK, &json!("processed")),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn an_inspector_moved_away_loses_the_photos_of_the_records_left_behind() {
+    let p = photos().await;
+    let (_, villages) = p.app.get("/api/v1/villages", &p.admin).await;
+    let [v0, v1] = [0, 1].map(|i| villages["items"][i]["id"].clone());
+    let id = p
+        .app
+        .create_user(
+            &p.admin,
+            json!({"username": "mover", "display_name": "调动的网格员",
+            "role": "inspector", "village_ids": [v0], "password": "inspector-password"}),
+        )
+        .await;
+    let insp = p.app.login("mover", "inspector-password").await;
+    let ent = enterprise_of(&p, &insp).await;
+    let bytes = phone_jpeg(500, 400);
+    let (photo, _) = p.upload(&insp, &bytes).await;
+    attach_to_hazard(&p, &insp, &ent, photo).await;
+    // Another photo of its own, never attached.
+    let (loose, _) = p.upload(&insp, &plain_jpeg(300, 200)).await;
+    assert!(p.fetch(&insp, photo, "original").await.is_ok());
+    let (s, _) = p
+        .app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            &p.admin,
+            json!({"village_ids": [v1]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Declaring it did not make it theirs: the record decides.
+    assert_eq!(
+        p.app.get(&format!("/api/v1/photos/{photo}"), &insp).await.0,
+        StatusCode::NOT_FOUND
+    );
+    for v in ["original", "preview", "thumb"] {
+        assert_eq!(
+            p.fetch(&insp, photo, v).await.unwrap_err(),
+            StatusCode::NOT_FOUND,
+            "{v}"
+        );
+    }
+    let (s, b) = p
+        .declare(&insp, declaration(Uuid::now_v7(), &bytes, "image/jpeg"))
+        .await;
+    assert_eq!(
+        (s, &b["status"]),
+        (StatusCode::CREATED, &json!("pending_upload")),
+        "{b}"
+    );
+    // What it declared and never attached is still its own.
+    assert_eq!(
+        p.app.get(&format!("/api/v1/photos/{loose}"), &insp).await.0,
+        StatusCode::OK
+    );
+}

@@ -3,98 +3,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use anjian_tests::{Device, TestApp, envelope_code};
+use anjian_tests::field::{create_hazard, field, first, hazard, results, submit};
+use anjian_tests::{Device, envelope_code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-struct Field {
-    app: TestApp,
-    admin: String,
-    villages: Vec<String>,
-    /// Enterprises of villages[0], then of villages[1].
-    ents: [Vec<Value>; 2],
-}
-
-async fn field() -> Field {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let (_, v) = app.get("/api/v1/villages", &admin).await;
-    let villages: Vec<String> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect();
-    let e0 = app
-        .all(
-            &format!("/api/v1/enterprises?village_id={}", villages[0]),
-            &admin,
-        )
-        .await;
-    let e1 = app
-        .all(
-            &format!("/api/v1/enterprises?village_id={}", villages[1]),
-            &admin,
-        )
-        .await;
-    Field {
-        app,
-        admin,
-        villages,
-        ents: [e0, e1],
-    }
-}
-
-impl Field {
-    async fn inspector(&self, name: &str, village: usize) -> Device {
-        self.app
-            .create_user(
-                &self.admin,
-                json!({"username": name, "display_name": name, "role": "inspector",
-                "village_ids": [self.villages[village]], "password": "inspector-password"}),
-            )
-            .await;
-        Device::new(self.app.login(name, "inspector-password").await)
-    }
-
-    async fn office(&self, name: &str) -> Device {
-        self.app
-            .create_user(&self.admin, json!({"username": name, "display_name": name, "role": "office", "password": "office-password-1"}))
-            .await;
-        Device::new(self.app.login(name, "office-password-1").await)
-    }
-}
-
-fn hazard(enterprise: &Value, severity: &str) -> Value {
-    json!({"id": Uuid::now_v7(), "enterprise_id": enterprise["id"], "title": "配电箱前堆放杂物",
-        "description": "车间配电箱前1米内堆放纸箱", "category": "电气", "severity": severity,
-        "found_at": "2026-11-27T02:00:00Z", "responsible_person": "王伟", "measures": "清理杂物", "photo_ids": []})
-}
-
-/// The status of the first result of a push, and one more of its fields.
-fn first(r: &Value, pointer: &str) -> (Value, Value) {
-    let x = &r["results"][0];
-    (
-        x["status"].clone(),
-        x.pointer(pointer).cloned().unwrap_or(Value::Null),
-    )
-}
-
-fn results(b: &Value) -> Vec<(i64, String, bool)> {
-    b["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["seq"].as_i64().unwrap(),
-                r["status"].as_str().unwrap().to_owned(),
-                r["replayed"].as_bool().unwrap(),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn a_push_applies_in_order_and_a_repeat_is_replayed_not_reapplied() {
@@ -319,14 +232,6 @@ async fn references_are_checked_against_scope_and_role() {
     assert_eq!(b["results"][0]["error"]["code"], "forbidden");
 }
 
-async fn create_hazard(f: &Field, d: &mut Device, severity: &str) -> Value {
-    let h = hazard(&f.ents[0][0], severity);
-    let m = d.mutation("hazard.create", None, h.clone());
-    let (_, b) = f.app.push(d, vec![m]).await;
-    assert_eq!(b["results"][0]["status"], "applied", "{b}");
-    h
-}
-
 #[tokio::test]
 async fn stale_updates_merge_disjoint_fields_and_conflict_on_the_same_field() {
     let f = field().await;
@@ -402,30 +307,6 @@ async fn stale_updates_merge_disjoint_fields_and_conflict_on_the_same_field() {
         )
         .await;
     assert_eq!(r["results"][0]["error"]["code"], "validation_failed");
-}
-
-/// Puts a hazard in `submitted` as an enterprise's rectification would.
-async fn submit(f: &Field, id: &str) {
-    use anjian_store::entity::hazard;
-    use sea_orm::EntityTrait;
-    let db = f.app.db();
-    let before = hazard::Entity::find_by_id(id.parse::<Uuid>().unwrap())
-        .one(db.conn())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut tx = db.write(anjian_store::Actor::system()).await.unwrap();
-    tx.update(
-        "test.submit",
-        &before,
-        hazard::Model {
-            status: "submitted".into(),
-            ..before.clone()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 #[tokio::test]
@@ -960,5 +841,141 @@ async fn a_database_failure_answers_503_and_writes_nothing() {
     assert_eq!(
         results(&r),
         [(2, "applied".into(), false), (3, "applied".into(), false)]
+    );
+}
+
+#[tokio::test]
+async fn severity_is_the_offices_call() {
+    let f = field().await;
+    let mut insp = f.inspector("insp_sev", 0).await;
+    let mut office = f.office("office_sev").await;
+    let h = create_hazard(&f, &mut insp, "major").await;
+    let id = h["id"].as_str().unwrap();
+    // Downgrading it on the phone, to close it oneself, is refused.
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut insp,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"severity": "general"}}),
+        )
+        .await;
+    assert_eq!(
+        first(&r, "/error/code"),
+        (json!("rejected"), json!("forbidden")),
+        "{r}"
+    );
+    // Sending the severity it already has changes nothing and is no offence.
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut insp,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"severity": "major", "measures": "停产整改"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+    submit(&f, id).await;
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut insp,
+            "hazard.review",
+            None,
+            json!({"id": id, "decision": "accept", "comment": ""}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["error"]["code"], "forbidden", "{r}");
+    let (_, now) = f.app.get(&format!("/api/v1/hazards/{id}"), &f.admin).await;
+    assert_eq!(
+        (now["severity"].clone(), now["status"].clone()),
+        (json!("major"), json!("submitted"))
+    );
+    // The office may.
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut office,
+            "hazard.update",
+            Some(now["version"].as_i64().unwrap()),
+            json!({"id": id, "fields": {"severity": "general"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+}
+
+#[tokio::test]
+async fn a_replayed_conflict_shows_the_record_only_while_it_is_in_scope() {
+    let f = field().await;
+    let mut a = f.inspector("insp_replay_a", 0).await;
+    let mut b = f.inspector("insp_replay_b", 0).await;
+    let h = create_hazard(&f, &mut a, "general").await;
+    let id = h["id"].as_str().unwrap();
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut a,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"measures": "A"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied");
+    let stale = b.mutation(
+        "hazard.update",
+        Some(1),
+        json!({"id": id, "fields": {"measures": "B"}}),
+    );
+    let (_, r) = f.app.push(&b, vec![stale.clone()]).await;
+    assert_eq!(r["results"][0]["status"], "conflict", "{r}");
+    let (_, r) = f.app.push(&b, vec![stale.clone()]).await;
+    assert_eq!(
+        (
+            r["results"][0]["replayed"].clone(),
+            r["results"][0]["server_entity"]["measures"].clone()
+        ),
+        (json!(true), json!("A"))
+    );
+    // B moves to another village; the hazard changes meanwhile.
+    let users = f.app.all("/api/v1/users", &f.admin).await;
+    let uid = users
+        .iter()
+        .find(|u| u["username"] == "insp_replay_b")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _) = f
+        .app
+        .patch(
+            &format!("/api/v1/users/{uid}"),
+            &f.admin,
+            json!({"village_ids": [f.villages[1]]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut a,
+            "hazard.update",
+            Some(2),
+            json!({"id": id, "fields": {"responsible_person": "联系人 13800000000"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied");
+    b.token = f.app.login("insp_replay_b", "inspector-password").await;
+    let (_, r) = f.app.push(&b, vec![stale]).await;
+    let res = &r["results"][0];
+    assert_eq!(
+        (res["status"].clone(), res["replayed"].clone()),
+        (json!("conflict"), json!(true)),
+        "{r}"
+    );
+    assert!(
+        res["server_entity"].is_null(),
+        "a replay leaked the record: {r}"
     );
 }

@@ -101,6 +101,7 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
             tz: config.timezone,
             ..Default::default()
         },
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let secret = config.secret_key()?;
     let photos = crate::photos::photos(config, &secret, addr, &public_url)?;

@@ -59,6 +59,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `tracing` filter directives (`ANJIAN_LOG`).
     pub log_filter: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`ANJIAN_TRUSTED_PROXIES`).
+    pub trusted_proxies: anjian_api::client_addr::TrustedProxies,
 }
 
 /// The default log filter: our info, the libraries' warnings.
@@ -79,6 +81,7 @@ impl Default for Config {
             secret_key: None,
             log_format: LogFormat::Pretty,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -103,6 +106,7 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_SECRET_KEY",
     "ANJIAN_LOG_FORMAT",
     "ANJIAN_LOG",
+    "ANJIAN_TRUSTED_PROXIES",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -228,11 +232,14 @@ impl Config {
                 .map_err(|_| anyhow::anyhow!("ANJIAN_TIMEZONE `{s}` is not an IANA time zone"))?;
         }
         c.admin_password = get("ANJIAN_ADMIN_PASSWORD").map(|s| Secret(s.to_owned()));
-        if c.admin_password
+        if let Some(Err(reason)) = c
+            .admin_password
             .as_ref()
-            .is_some_and(|p| p.0.chars().count() < 10)
+            .map(|p| anjian_domain::password::check(&p.0))
         {
-            bail!("ANJIAN_ADMIN_PASSWORD must have at least 10 characters");
+            bail!(
+                "ANJIAN_ADMIN_PASSWORD is refused ({reason}): at least 10 characters, not one repeated character, not a plain sequence, not a common password"
+            );
         }
         c.smtp_url = get("ANJIAN_SMTP_URL").map(|s| Secret(s.to_owned()));
         if let Some(s) = get("ANJIAN_REPORT_RECIPIENTS") {
@@ -259,6 +266,11 @@ impl Config {
         }
         if let Some(s) = get("ANJIAN_LOG") {
             c.log_filter = s.to_owned();
+        }
+        if let Some(s) = get("ANJIAN_TRUSTED_PROXIES") {
+            c.trusted_proxies = s
+                .parse()
+                .map_err(|e| anyhow::anyhow!("ANJIAN_TRUSTED_PROXIES: {e}"))?;
         }
         Ok(c)
     }
@@ -347,6 +359,8 @@ mod tests {
         assert!(Config::load(&env(&[("ANJIAN_TIMEZONE", "Mars/Base")])).is_err());
         assert!(Config::load(&env(&[("ANJIAN_S3_BUCKET", "b")])).is_err());
         assert!(Config::load(&env(&[("ANJIAN_ADMIN_PASSWORD", "short")])).is_err());
+        assert!(Config::load(&env(&[("ANJIAN_TRUSTED_PROXIES", "10.0.0.0/8,::1")])).is_ok());
+        assert!(Config::load(&env(&[("ANJIAN_TRUSTED_PROXIES", "lb.local")])).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Wire types of api.md, separate from the database entities.
 
+use anjian_domain::{Bounded, Text};
 use anjian_store::entity::{audit_log, campaign, checklist_item, enterprise, village};
 use anjian_store::repo::users::User;
 use anjian_store::repo::{campaigns, enterprises, templates};
@@ -104,18 +105,19 @@ impl From<enterprise::Model> for EnterpriseOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseIn {
-    pub credit_code: String,
-    pub name: String,
-    pub address: String,
+    pub credit_code: Text<18>,
+    pub name: Text<200>,
+    pub address: Text<300>,
     pub village_id: Uuid,
-    pub industry_code: String,
-    pub scale: String,
+    pub industry_code: Text<5>,
+    pub scale: Text<8>,
     #[serde(default)]
-    pub risk_tags: Vec<String>,
+    #[schema(value_type = Vec<Text<32>>, max_items = 32)]
+    pub risk_tags: Bounded<Text<32>, 32>,
     #[serde(default)]
-    pub status: Option<String>,
-    pub contact_name: String,
-    pub contact_phone: String,
+    pub status: Option<Text<16>>,
+    pub contact_name: Text<50>,
+    pub contact_phone: Text<20>,
     #[serde(default)]
     pub location: Option<Location>,
 }
@@ -124,16 +126,17 @@ pub struct EnterpriseIn {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnterprisePatch {
-    pub credit_code: Option<String>,
-    pub name: Option<String>,
-    pub address: Option<String>,
+    pub credit_code: Option<Text<18>>,
+    pub name: Option<Text<200>>,
+    pub address: Option<Text<300>>,
     pub village_id: Option<Uuid>,
-    pub industry_code: Option<String>,
-    pub scale: Option<String>,
-    pub risk_tags: Option<Vec<String>>,
-    pub status: Option<String>,
-    pub contact_name: Option<String>,
-    pub contact_phone: Option<String>,
+    pub industry_code: Option<Text<5>>,
+    pub scale: Option<Text<8>>,
+    #[schema(value_type = Option<Vec<Text<32>>>, max_items = 32)]
+    pub risk_tags: Option<Bounded<Text<32>, 32>>,
+    pub status: Option<Text<16>>,
+    pub contact_name: Option<Text<50>>,
+    pub contact_phone: Option<Text<20>>,
     /// `null` clears the location.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Location>)]
@@ -258,16 +261,29 @@ impl From<campaign::Model> for CampaignOut {
     }
 }
 
+/// Which enterprises a new campaign covers.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignTargetIn {
+    #[serde(default)]
+    #[schema(value_type = Vec<Uuid>, max_items = 500)]
+    pub village_ids: Bounded<Uuid, 500>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Text<32>>, max_items = 32)]
+    pub risk_tags: Bounded<Text<32>, 32>,
+}
+
 /// Body of `POST /campaigns`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignIn {
-    pub name: String,
+    pub name: Text<200>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    pub template_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<Uuid>, max_items = 500)]
+    pub template_ids: Bounded<Uuid, 500>,
     #[serde(default)]
-    pub target: CampaignTarget,
+    pub target: CampaignTargetIn,
 }
 
 /// The signed-in user (`GET /me`, and in the login answer).
@@ -326,36 +342,41 @@ impl From<User> for UserOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
+    /// 3 to 32 of `a-z 0-9 . _ -`.
+    pub username: Text<32>,
+    pub display_name: Text<100>,
+    /// `admin` | `office` | `inspector` | `enterprise`.
+    pub role: Text<16>,
     #[serde(default)]
     pub enterprise_id: Option<Uuid>,
     #[serde(default)]
-    pub village_ids: Vec<Uuid>,
-    /// At least 10 characters.
-    pub password: String,
+    #[schema(value_type = Vec<Uuid>, max_items = 500)]
+    pub village_ids: Bounded<Uuid, 500>,
+    /// At least 10 characters; not one repeated character, not a plain
+    /// sequence, not a common password.
+    pub password: Text<128>,
 }
 
 /// Body of `PATCH /users/{id}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchIn {
-    pub display_name: Option<String>,
-    pub role: Option<String>,
+    pub display_name: Option<Text<100>>,
+    pub role: Option<Text<16>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub enterprise_id: Option<Option<Uuid>>,
-    pub village_ids: Option<Vec<Uuid>>,
+    #[schema(value_type = Option<Vec<Uuid>>, max_items = 500)]
+    pub village_ids: Option<Bounded<Uuid, 500>>,
     pub disabled: Option<bool>,
-    pub password: Option<String>,
+    pub password: Option<Text<128>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
-    pub username: String,
-    pub password: String,
+    pub username: Text<64>,
+    pub password: Text<128>,
     #[serde(default)]
     pub device_id: Option<Uuid>,
 }
@@ -363,7 +384,7 @@ pub struct LoginIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshIn {
-    pub refresh_token: String,
+    pub refresh_token: Text<128>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -620,11 +641,11 @@ pub struct PhotoIn {
     /// Chosen by the client.
     pub id: Uuid,
     /// SHA-256 of the bytes, 64 lowercase hex digits.
-    pub sha256: String,
+    pub sha256: Text<64>,
     /// Size in bytes, at most 25 MB.
     pub size: i64,
     /// `image/jpeg` | `image/png` | `image/webp`.
-    pub content_type: String,
+    pub content_type: Text<16>,
     pub taken_at: Option<DateTime<Utc>>,
 }
 
@@ -632,9 +653,9 @@ impl From<PhotoIn> for anjian_store::repo::photos::Declare {
     fn from(p: PhotoIn) -> Self {
         Self {
             id: p.id,
-            sha256: p.sha256,
+            sha256: p.sha256.into(),
             size: p.size,
-            content_type: p.content_type,
+            content_type: p.content_type.into(),
             taken_at: p.taken_at,
         }
     }

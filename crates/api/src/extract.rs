@@ -66,17 +66,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// A short machine-readable reason from serde's message.
 fn data_reason(msg: &str) -> String {
-    if msg.starts_with("missing field") {
-        "required".into()
-    } else if msg.starts_with("unknown field") {
-        "unknown_field".into()
-    } else if msg.starts_with("invalid type") {
-        "invalid_type".into()
-    } else if msg.starts_with("unknown variant") {
-        "invalid_value".into()
-    } else {
-        "invalid".into()
-    }
+    anjian_domain::text::serde_reason(msg)
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -99,7 +89,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
-/// A query string; 400 when it does not parse.
+/// A query string; 400 when it does not parse, 422 (with the parameter) for
+/// text the rules of [`anjian_domain::Text`] refuse.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
 
@@ -108,10 +99,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q).map(ApiQuery).map_err(|e| {
-            ApiError::bad_request("query")
-                .with_details(json!({ "reason": "query", "message": e.to_string() }))
-        })
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let param = anjian_domain::text::echo(&e.path().to_string());
+                let reason = data_reason(&e.inner().to_string());
+                if matches!(reason.as_str(), "control_character" | "too_long") {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                        .with_details(json!({ "fields": { param: [reason] } }))
+                } else {
+                    // serde's wording may quote the input: only the parameter and a code go back.
+                    ApiError::bad_request("query").with_details(
+                        json!({ "reason": "query", "parameter": param, "problem": reason }),
+                    )
+                }
+            })
     }
 }
 

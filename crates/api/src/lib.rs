@@ -3,6 +3,7 @@
 //! from the handlers themselves.
 #![forbid(unsafe_code)]
 
+pub mod client_addr;
 pub mod context;
 pub mod dto;
 pub mod error;

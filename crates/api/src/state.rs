@@ -16,6 +16,8 @@ pub struct Settings {
     pub access_ttl_secs: i64,
     /// Default deadlines and the office time zone.
     pub policy: anjian_domain::DeadlinePolicy,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// Everything a handler may reach.

@@ -157,13 +157,7 @@ pub struct EnterpriseFields {
 }
 
 fn required(errors: &mut crate::FieldErrors, field: &str, value: &str, max: usize) -> String {
-    let v = value.trim();
-    if v.is_empty() {
-        errors.add(field, "required");
-    } else if v.chars().count() > max {
-        errors.add(field, "too_long");
-    }
-    v.to_owned()
+    crate::text::field(errors, field, value, true, max)
 }
 
 impl EnterpriseDraft {

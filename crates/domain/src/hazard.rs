@@ -75,6 +75,12 @@ impl HazardAction {
     }
 }
 
+/// Whether `role` may change a hazard's severity: the office's call (api.md
+/// "Offline sync"), since severity decides who may close the hazard.
+pub fn may_change_severity(role: Role) -> bool {
+    role.is_staff()
+}
+
 /// Default rectification periods by severity, counted from the date of `found_at`
 /// in the office time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +190,14 @@ mod tests {
         assert!(HazardAction::Accept.permitted(Role::Office, Severity::Major));
         assert!(!HazardAction::Accept.permitted(Role::Enterprise, Severity::General));
         assert!(!HazardAction::Cancel.permitted(Role::Inspector, Severity::General));
+    }
+
+    #[test]
+    fn severity_is_changed_by_the_office_only() {
+        assert!(may_change_severity(Role::Office));
+        assert!(may_change_severity(Role::Admin));
+        assert!(!may_change_severity(Role::Inspector));
+        assert!(!may_change_severity(Role::Enterprise));
     }
 
     #[test]

@@ -10,9 +10,11 @@ pub mod credit_code;
 pub mod enterprise;
 pub mod error;
 pub mod hazard;
+pub mod password;
 pub mod photo;
 pub mod role;
 pub mod scope;
+pub mod text;
 
 pub use credit_code::CreditCode;
 pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
@@ -20,3 +22,4 @@ pub use error::{Error, FieldErrors, Result};
 pub use hazard::{DeadlinePolicy, HazardAction, HazardStatus, Severity};
 pub use role::Role;
 pub use scope::Scope;
+pub use text::{Bounded, Text};

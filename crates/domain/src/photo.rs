@@ -7,3 +7,111 @@ pub const MAX_BYTES: u64 = 25 * 1024 * 1024;
 pub const MAX_PIXELS: u64 = 50_000_000;
 /// Types a photo may be declared as (the bytes decide the true one).
 pub const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+use uuid::Uuid;
+
+use crate::{Role, Scope};
+
+/// Where a photo stands for visibility: listed by a record of an enterprise
+/// (with the enterprise's village), or not attached yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// Declared, listed by no record: only its declarer (and staff) see it.
+    Unattached { declared_by: Uuid },
+    /// Listed by a record of this enterprise: whoever sees the record sees it.
+    Record {
+        enterprise_id: Uuid,
+        village_id: Uuid,
+    },
+}
+
+/// Who is asking about a photo.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub scope: &'a Scope,
+}
+
+impl Viewer<'_> {
+    /// Whether the viewer may see the photo's metadata, `preview` and `thumb`
+    /// (api.md "Photo evidence"). Once attached, visibility follows the record
+    /// alone: the declarer keeps no access of its own.
+    pub fn sees(&self, a: Attachment) -> bool {
+        if self.role.is_staff() {
+            return true;
+        }
+        match a {
+            Attachment::Unattached { declared_by } => declared_by == self.user_id,
+            Attachment::Record {
+                enterprise_id,
+                village_id,
+            } => self.scope.sees_enterprise(enterprise_id, village_id),
+        }
+    }
+
+    /// Whether the viewer, who sees the photo, may also have the uploaded
+    /// bytes with their EXIF and GPS: everyone but enterprise users.
+    pub fn sees_original(&self) -> bool {
+        self.role != Role::Enterprise
+    }
+
+    /// Whether the viewer, who sees the photo, may upload or complete it:
+    /// its declarer, office and admin.
+    pub fn may_upload(&self, declared_by: Uuid) -> bool {
+        declared_by == self.user_id || self.role.is_staff()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attached_photo_follows_its_record_not_its_declarer() {
+        let (me, v1, v2, e1) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(3),
+            Uuid::from_u128(4),
+        );
+        let here = Scope::Villages([v1].into());
+        let moved = Scope::Villages([v2].into());
+        let on_record = Attachment::Record {
+            enterprise_id: e1,
+            village_id: v1,
+        };
+        let mine = Attachment::Unattached { declared_by: me };
+        let v = |scope| Viewer {
+            user_id: me,
+            role: Role::Inspector,
+            scope,
+        };
+        assert!(v(&here).sees(on_record));
+        assert!(v(&here).sees(mine));
+        // Moved to another village: the record's photo is gone, its own unattached one stays.
+        assert!(!v(&moved).sees(on_record));
+        assert!(v(&moved).sees(mine));
+        let other = Viewer {
+            user_id: Uuid::from_u128(9),
+            role: Role::Inspector,
+            scope: &here,
+        };
+        assert!(!other.sees(mine));
+        let office = Viewer {
+            user_id: Uuid::from_u128(9),
+            role: Role::Office,
+            scope: &Scope::All,
+        };
+        assert!(office.sees(mine) && office.sees(on_record));
+        let ent = Scope::Enterprise(e1);
+        let ent_user = Viewer {
+            user_id: Uuid::from_u128(8),
+            role: Role::Enterprise,
+            scope: &ent,
+        };
+        assert!(ent_user.sees(on_record));
+        assert!(!ent_user.sees_original());
+        assert!(!ent_user.may_upload(me));
+    }
+}

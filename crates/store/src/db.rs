@@ -109,8 +109,57 @@ pub fn db_err(e: sea_orm::DbErr) -> Error {
     }
 }
 
+/// Whether an error is the database refusing what one statement gave it (a
+/// value it can't store, a constraint, a size limit) rather than failing: the
+/// fault of one mutation's content, never an outage to retry.
+pub fn refused_content(e: &Error) -> bool {
+    let Error::Internal(cause) = e else {
+        return false;
+    };
+    let Some(db) = cause.downcast_ref::<sea_orm::DbErr>() else {
+        return false;
+    };
+    let (sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x))
+    | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(x))) = db
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(d) = x.as_ref() else {
+        return false;
+    };
+    let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+    refused_content_code(&code)
+}
+
+/// The database error codes that mean "refused for its content": PostgreSQL
+/// SQLSTATE classes 22 (data exception), 23 (integrity constraint) and 54
+/// (program limit exceeded); SQLite's TOOBIG, CONSTRAINT, MISMATCH and RANGE
+/// (extended codes included).
+fn refused_content_code(code: &str) -> bool {
+    // SQLSTATEs have five characters; SQLite's codes are numbers of at most four digits.
+    if code.len() == 5 {
+        return ["22", "23", "54"].contains(&&code[..2]);
+    }
+    match code.parse::<u32>() {
+        Ok(n) => matches!(n & 0xff, 18 | 19 | 20 | 25),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn content_refusals_are_told_from_outages() {
+        use super::refused_content_code as r;
+        // PostgreSQL: NUL in text (22021), not-null (23502), too large (54000).
+        assert!(r("22021") && r("23502") && r("54000"));
+        // Connection failure, serialization failure, shutdown, syntax.
+        assert!(!r("08006") && !r("40001") && !r("57P01") && !r("42601"));
+        // SQLite: CONSTRAINT_NOTNULL 1299, TOOBIG 18; BUSY 5, IOERR 10, FULL 13.
+        assert!(r("1299") && r("18") && r("2067"));
+        assert!(!r("5") && !r("10") && !r("13") && !r("517"));
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(

@@ -5,9 +5,6 @@ use argon2::{Argon2, PasswordHash};
 
 use crate::{Error, Result};
 
-/// Minimum length of a password (api.md "Users").
-pub const MIN_LEN: usize = 10;
-
 /// argon2id with 7 MiB and 5 passes: one of the OWASP-recommended settings of
 /// equal strength to 19 MiB and 2 passes, chosen because a server answering many
 /// logins keeps less memory resident.
@@ -31,12 +28,38 @@ pub fn verify(password: &str, phc: &str) -> bool {
     hasher().verify_password(password.as_bytes(), phc).is_ok()
 }
 
-/// Verifies against a fixed hash so that an unknown username costs as much as a
-/// wrong password and timing doesn't reveal which usernames exist.
-pub fn verify_dummy(password: &str) {
+/// A fixed hash to verify against when the username is unknown, so that it
+/// costs as much as a wrong password and timing doesn't reveal which usernames exist.
+fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let phc = DUMMY.get_or_init(|| hash("not-a-real-password").unwrap_or_default());
-    let _ = verify(password, phc);
+    DUMMY.get_or_init(|| hash("not-a-real-password").unwrap_or_default())
+}
+
+/// Hash checks running at once: argon2 is CPU- and memory-bound, so it runs
+/// on the blocking pool, at most one per core, and never on the async workers
+/// that answer everything else.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(n)
+    })
+}
+
+/// [`verify`] off the async workers (against the dummy hash when `phc` is
+/// `None`, which always fails).
+pub async fn verify_blocking(password: &str, phc: Option<&str>) -> Result<bool> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| Error::internal(anyhow::anyhow!("hashing slots closed: {e}")))?;
+    let known = phc.is_some();
+    let password = password.to_owned();
+    let phc = phc.unwrap_or_else(|| dummy_hash()).to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify(&password, &phc))
+        .await
+        .map_err(Error::internal)?;
+    Ok(ok && known)
 }
 
 /// A random password of `len` characters from an unambiguous alphabet.

@@ -42,6 +42,22 @@ pub fn by_enterprise<C: ColumnTrait>(scope: &Scope, enterprise_col: C) -> Condit
     }
 }
 
+/// Rows of `photos` a viewer sees: the mirror of
+/// [`anjian_domain::photo::Viewer::sees`] as a condition.
+pub fn photos(v: &anjian_domain::photo::Viewer<'_>) -> Condition {
+    use crate::entity::photo;
+    if v.role.is_staff() {
+        return Condition::all();
+    }
+    let own_unattached = Condition::all()
+        .add(photo::Column::OwnerId.is_null())
+        .add(photo::Column::DeclaredBy.eq(v.user_id));
+    let on_visible_record = Condition::all()
+        .add(photo::Column::OwnerId.is_not_null())
+        .add(by_enterprise(v.scope, photo::Column::EnterpriseId));
+    Condition::any().add(own_unattached).add(on_visible_record)
+}
+
 /// A plain `id = ?` condition, used with one of the scope conditions above.
 pub fn id_is<C: ColumnTrait>(col: C, id: Uuid) -> SimpleExpr {
     col.eq(id)

@@ -1,6 +1,6 @@
 //! `GET /audit`.
 
-use anjian_domain::Role;
+use anjian_domain::{Role, Text};
 use anjian_store::repo;
 use axum::Json;
 use axum::extract::State;
@@ -17,12 +17,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    pub entity_type: Option<String>,
+    pub entity_type: Option<Text<32>>,
     pub entity_id: Option<Uuid>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
-    pub cursor: Option<String>,
+    pub cursor: Option<Text<512>>,
 }
 
 /// The audit trail, oldest first (office, admin).
@@ -36,7 +36,7 @@ pub async fn list(
     auth.require(&[Role::Admin, Role::Office])?;
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
     let f = repo::audit::Filter {
-        entity_type: q.entity_type,
+        entity_type: q.entity_type.map(Into::into),
         entity_id: q.entity_id,
     };
     let rows = repo::audit::list(&state.db, &f, &page).await?;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use anjian_store::repo::{self, auth::Session};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 
 use crate::context;
 use crate::dto::{ErrorEnvelope, LoginIn, MeOut, RefreshIn, TokenOut};
@@ -32,15 +32,17 @@ fn tokens(state: &AppState, s: &Session) -> TokenOut {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(b): ApiJson<LoginIn>,
 ) -> ApiResult<Json<TokenOut>> {
     let rid = Some(context::current().request_id);
+    let client = state.settings.trusted_proxies.client(addr.ip(), &headers);
     let s = repo::auth::login(
         &state.db,
         &b.username,
         &b.password,
         b.device_id,
-        &addr.ip().to_string(),
+        &client.to_string(),
         rid,
     )
     .await?;
@@ -56,7 +58,7 @@ pub async fn refresh(
     ApiJson(b): ApiJson<RefreshIn>,
 ) -> ApiResult<Json<TokenOut>> {
     let rid = Some(context::current().request_id);
-    let s = repo::auth::refresh(&state.db, &b.refresh_token, rid).await?;
+    let s = repo::auth::refresh(&state.db, b.refresh_token.as_str(), rid).await?;
     Ok(Json(tokens(&state, &s)))
 }
 

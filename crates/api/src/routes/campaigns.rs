@@ -6,23 +6,23 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use super::{PageQuery, page_out};
 use crate::dto::{CampaignIn, CampaignOut, ErrorEnvelope, Page};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, PathId};
+use crate::extract::{ApiJson, ApiQuery, Auth, PathId};
 use crate::state::AppState;
 
 /// Special rectification campaigns, newest first.
 #[utoipa::path(get, path = "/campaigns", tag = "reference",
+    params(PageQuery),
     responses((status = 200, body = Page<CampaignOut>), (status = 401, body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     _auth: Auth,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<CampaignOut>>> {
-    let items = repo::campaigns::list(&state.db).await?;
-    Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
-        next_cursor: None,
-    }))
+    let rows = repo::campaigns::list(&state.db, &q.page(&state)?).await?;
+    Ok(Json(page_out(&state, rows, Into::into)))
 }
 
 /// One campaign.
@@ -47,13 +47,19 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CampaignOut>)> {
     auth.require(&[Role::Admin, Role::Office])?;
     let c = NewCampaign {
-        name: body.name,
+        name: body.name.into(),
         starts_on: body.starts_on,
         ends_on: body.ends_on,
-        template_ids: body.template_ids,
+        template_ids: body.template_ids.into(),
         target: Target {
-            village_ids: body.target.village_ids,
-            risk_tags: body.target.risk_tags,
+            village_ids: body.target.village_ids.into(),
+            risk_tags: body
+                .target
+                .risk_tags
+                .into_vec()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         },
     };
     let m = repo::campaigns::create(&state.db, auth.actor(), &c).await?;

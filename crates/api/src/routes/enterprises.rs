@@ -1,7 +1,7 @@
 //! The roster: list, get, create, patch, import.
 
 use anjian_domain::enterprise::EnterpriseDraft;
-use anjian_domain::{EnterpriseStatus, RiskTag, Role};
+use anjian_domain::{EnterpriseStatus, RiskTag, Role, Text};
 use anjian_store::repo;
 use anjian_store::repo::roster::ImportOutcome;
 use axum::Json;
@@ -26,15 +26,15 @@ use crate::state::AppState;
 pub struct ListQuery {
     pub village_id: Option<Uuid>,
     /// One of the risk tags.
-    pub risk_tag: Option<String>,
+    pub risk_tag: Option<Text<32>>,
     /// `operating` | `suspended` | `closed` | `relocated`.
-    pub status: Option<String>,
+    pub status: Option<Text<16>>,
     /// Matches name, credit code, address or contact name.
-    pub q: Option<String>,
+    pub q: Option<Text<100>>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
-    pub cursor: Option<String>,
+    pub cursor: Option<Text<512>>,
 }
 
 fn with_etag(version: i64, body: EnterpriseOut) -> impl IntoResponse {
@@ -66,7 +66,7 @@ pub async fn list(
             .as_deref()
             .map(|s| EnterpriseStatus::parse(s).ok_or_else(|| ApiError::bad_request("status")))
             .transpose()?,
-        q: q.q,
+        q: q.q.map(Into::into),
     };
     let rows = repo::enterprises::list(&state.db, &auth.scope, &filter, &page).await?;
     Ok(Json(page_out(&state, rows, EnterpriseOut::from)))
@@ -97,16 +97,16 @@ pub async fn create(
 ) -> ApiResult<impl IntoResponse> {
     auth.require(&[Role::Admin, Role::Office])?;
     let draft = EnterpriseDraft {
-        credit_code: b.credit_code,
-        name: b.name,
-        address: b.address,
+        credit_code: b.credit_code.into(),
+        name: b.name.into(),
+        address: b.address.into(),
         village_id: Some(b.village_id),
-        industry_code: b.industry_code,
-        scale: b.scale,
-        risk_tags: b.risk_tags,
-        status: b.status.unwrap_or_default(),
-        contact_name: b.contact_name,
-        contact_phone: b.contact_phone,
+        industry_code: b.industry_code.into(),
+        scale: b.scale.into(),
+        risk_tags: b.risk_tags.into_vec().into_iter().map(Into::into).collect(),
+        status: b.status.map(Into::into).unwrap_or_default(),
+        contact_name: b.contact_name.into(),
+        contact_phone: b.contact_phone.into(),
         lat: b.location.map(|l| l.lat),
         lon: b.location.map(|l| l.lon),
     };
@@ -130,34 +130,34 @@ pub async fn patch(
     auth.require(&[Role::Admin, Role::Office])?;
     let e = repo::enterprises::update(&state.db, auth.actor(), id, if_match, |d| {
         if let Some(v) = p.credit_code {
-            d.credit_code = v;
+            d.credit_code = v.into();
         }
         if let Some(v) = p.name {
-            d.name = v;
+            d.name = v.into();
         }
         if let Some(v) = p.address {
-            d.address = v;
+            d.address = v.into();
         }
         if let Some(v) = p.village_id {
             d.village_id = Some(v);
         }
         if let Some(v) = p.industry_code {
-            d.industry_code = v;
+            d.industry_code = v.into();
         }
         if let Some(v) = p.scale {
-            d.scale = v;
+            d.scale = v.into();
         }
         if let Some(v) = p.risk_tags {
-            d.risk_tags = v;
+            d.risk_tags = v.into_vec().into_iter().map(Into::into).collect();
         }
         if let Some(v) = p.status {
-            d.status = v;
+            d.status = v.into();
         }
         if let Some(v) = p.contact_name {
-            d.contact_name = v;
+            d.contact_name = v.into();
         }
         if let Some(v) = p.contact_phone {
-            d.contact_phone = v;
+            d.contact_phone = v.into();
         }
         if let Some(loc) = p.location {
             d.lat = loc.map(|l| l.lat);

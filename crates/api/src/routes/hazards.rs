@@ -1,6 +1,6 @@
 //! Reading inspections and hazards over REST (the same records sync serves).
 
-use anjian_domain::{HazardStatus, Severity};
+use anjian_domain::{HazardStatus, Severity, Text};
 use anjian_store::repo;
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +21,7 @@ pub struct InspectionQuery {
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
-    pub cursor: Option<String>,
+    pub cursor: Option<Text<512>>,
 }
 
 /// Inspections in the caller's scope, newest first.
@@ -59,14 +59,14 @@ pub struct HazardQuery {
     pub enterprise_id: Option<Uuid>,
     pub village_id: Option<Uuid>,
     /// `open` | `submitted` | `closed` | `cancelled`.
-    pub status: Option<String>,
+    pub status: Option<Text<16>>,
     /// `general` | `major`.
-    pub severity: Option<String>,
+    pub severity: Option<Text<16>>,
     pub overdue: Option<bool>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
-    pub cursor: Option<String>,
+    pub cursor: Option<Text<512>>,
 }
 
 /// Hazards in the caller's scope, newest first.

@@ -13,7 +13,8 @@ pub mod users;
 pub mod villages;
 
 use anjian_store::repo::{Page, PageRequest};
-use utoipa::ToSchema;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::dto;
 use crate::error::ApiError;
@@ -22,6 +23,24 @@ use crate::state::AppState;
 /// Default and largest `limit` of a collection.
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 500;
+
+/// The query of a collection with no filters of its own.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<anjian_domain::Text<512>>,
+}
+
+impl PageQuery {
+    /// The page this query asks for.
+    pub fn page(&self, state: &AppState) -> Result<PageRequest, ApiError> {
+        page_request(state, self.limit, self.cursor.as_deref())
+    }
+}
 
 /// `limit` and `cursor` of a collection request; the cursor is sealed so that
 /// clients can't forge positions.

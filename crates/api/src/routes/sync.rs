@@ -114,7 +114,7 @@ pub async fn push(
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
     pub device_id: Uuid,
-    pub cursor: Option<String>,
+    pub cursor: Option<anjian_domain::Text<4096>>,
     /// Default 500, at most 2000.
     #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<usize>,

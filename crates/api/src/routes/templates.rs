@@ -4,23 +4,23 @@ use anjian_store::repo;
 use axum::Json;
 use axum::extract::State;
 
+use super::{PageQuery, page_out};
 use crate::dto::{ErrorEnvelope, Page, TemplateOut};
 use crate::error::ApiResult;
-use crate::extract::{Auth, PathId};
+use crate::extract::{ApiQuery, Auth, PathId};
 use crate::state::AppState;
 
 /// Every checklist template edition with its items.
 #[utoipa::path(get, path = "/templates", tag = "reference",
+    params(PageQuery),
     responses((status = 200, body = Page<TemplateOut>), (status = 401, body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     _auth: Auth,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<TemplateOut>>> {
-    let items = repo::templates::list(&state.db).await?;
-    Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
-        next_cursor: None,
-    }))
+    let rows = repo::templates::list(&state.db, &q.page(&state)?).await?;
+    Ok(Json(page_out(&state, rows, Into::into)))
 }
 
 /// One template edition.

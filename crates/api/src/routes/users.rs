@@ -1,38 +1,26 @@
 //! User administration (admin).
 
+use super::{PageQuery, page_out};
+use crate::dto::{ErrorEnvelope, Page, UserIn, UserOut, UserPatchIn};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId};
+use crate::state::AppState;
 use anjian_domain::Role;
 use anjian_store::repo::{self, users::NewUser, users::UserPatch};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use utoipa::IntoParams;
-
-use super::{page_out, page_request};
-use crate::dto::{ErrorEnvelope, Page, UserIn, UserOut, UserPatchIn};
-use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId};
-use crate::state::AppState;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u64>,
-    pub cursor: Option<String>,
-}
 
 /// All users (admin).
-#[utoipa::path(get, path = "/users", tag = "users", params(ListQuery),
+#[utoipa::path(get, path = "/users", tag = "users", params(PageQuery),
     responses((status = 200, body = Page<UserOut>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<UserOut>>> {
     auth.require(&[Role::Admin])?;
-    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let page = q.page(&state)?;
     let rows = repo::users::list(&state.db, &page).await?;
     Ok(Json(page_out(&state, rows, UserOut::from)))
 }
@@ -60,12 +48,12 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<UserOut>)> {
     auth.require(&[Role::Admin])?;
     let n = NewUser {
-        username: b.username,
-        display_name: b.display_name,
-        role: b.role,
+        username: b.username.into(),
+        display_name: b.display_name.into(),
+        role: b.role.into(),
         enterprise_id: b.enterprise_id,
-        village_ids: b.village_ids,
-        password: b.password,
+        village_ids: b.village_ids.into(),
+        password: b.password.into(),
     };
     let u = repo::users::create(&state.db, auth.actor(), &n).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
@@ -85,12 +73,12 @@ pub async fn patch(
 ) -> ApiResult<Json<UserOut>> {
     auth.require(&[Role::Admin])?;
     let p = UserPatch {
-        display_name: b.display_name,
-        role: b.role,
+        display_name: b.display_name.map(Into::into),
+        role: b.role.map(Into::into),
         enterprise_id: b.enterprise_id,
-        village_ids: b.village_ids,
+        village_ids: b.village_ids.map(Into::into),
         disabled: b.disabled,
-        password: b.password,
+        password: b.password.map(Into::into),
     };
     Ok(Json(
         repo::users::patch(&state.db, auth.actor(), id, if_match, &p)

@@ -15,8 +15,8 @@ use crate::{Actor, Db, Error, Result, password};
 
 /// How long a login lives without being refreshed.
 pub const LOGIN_TTL: Duration = Duration::days(30);
-/// Failed attempts allowed per username (and per client address, ten times as many)
-/// within [`FAILURE_WINDOW`].
+/// Attempts allowed per username (and per client address, ten times as many)
+/// within [`FAILURE_WINDOW`], successful ones not counted.
 pub const MAX_FAILURES: i64 = 5;
 pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
 
@@ -53,51 +53,70 @@ async fn issue_refresh(tx: &WriteTx, login_id: Uuid, now: DateTime<Utc>) -> Resu
     Ok(token)
 }
 
-/// Seconds until the failure window of `key` ends, when it is exhausted.
-async fn locked_for(tx: &WriteTx, key: &str, max: i64, now: DateTime<Utc>) -> Result<Option<u64>> {
-    let row = login_attempt::Entity::find_by_id(key.to_owned())
-        .one(tx.txn())
-        .await
-        .map_err(Error::internal)?;
-    Ok(row.and_then(|r| {
-        let ends = r.window_started_at + FAILURE_WINDOW;
-        (r.failures >= max && ends > now).then(|| (ends - now).num_seconds().max(1) as u64)
-    }))
+/// Counts an attempt for `key` in one atomic statement (a new window when the
+/// last one ended) and returns the count and the start of its window.
+async fn count_attempt(
+    tx: &WriteTx,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(i64, DateTime<Utc>)> {
+    use login_attempt::{Column as C, Entity as E};
+    use sea_orm::sea_query::{ExprTrait, OnConflict};
+    let current = Expr::col((E, C::WindowStartedAt)).gt(now - FAILURE_WINDOW);
+    let row = E::insert(login_attempt::ActiveModel {
+        key: sea_orm::Set(key.to_owned()),
+        window_started_at: sea_orm::Set(now),
+        failures: sea_orm::Set(1),
+    })
+    .on_conflict(
+        OnConflict::column(C::Key)
+            .values([
+                (
+                    C::Failures,
+                    Expr::case(current.clone(), Expr::col((E, C::Failures)).add(1))
+                        .finally(Expr::val(1))
+                        .into(),
+                ),
+                (
+                    C::WindowStartedAt,
+                    Expr::case(current, Expr::col((E, C::WindowStartedAt)))
+                        .finally(Expr::val(now))
+                        .into(),
+                ),
+            ])
+            .to_owned(),
+    )
+    .exec_with_returning(tx.txn())
+    .await
+    .map_err(Error::internal)?;
+    Ok((row.failures, row.window_started_at))
 }
 
-async fn count_failure(tx: &WriteTx, key: &str, now: DateTime<Utc>) -> Result<()> {
-    let row = login_attempt::Entity::find_by_id(key.to_owned())
-        .one(tx.txn())
-        .await
-        .map_err(Error::internal)?;
-    let (start, failures) = match row {
-        Some(r) if r.window_started_at + FAILURE_WINDOW > now => {
-            (r.window_started_at, r.failures + 1)
-        }
-        _ => (now, 1),
-    };
-    let am = login_attempt::ActiveModel {
-        key: sea_orm::Set(key.to_owned()),
-        window_started_at: sea_orm::Set(start),
-        failures: sea_orm::Set(failures),
-    };
-    login_attempt::Entity::insert(am)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(login_attempt::Column::Key)
-                .update_columns([
-                    login_attempt::Column::WindowStartedAt,
-                    login_attempt::Column::Failures,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(tx.txn())
+/// Takes back the attempt of a login that succeeded.
+async fn refund_attempt(tx: &WriteTx, key: &str) -> Result<()> {
+    use login_attempt::{Column as C, Entity as E};
+    use sea_orm::sea_query::ExprTrait;
+    E::update_many()
+        .col_expr(C::Failures, Expr::col(C::Failures).sub(1))
+        .filter(C::Key.eq(key))
+        .filter(C::Failures.gt(0))
+        .exec(tx.txn())
         .await
         .map_err(Error::internal)?;
     Ok(())
 }
 
+/// Seconds until the window ends, when `count` went past `max` in it.
+fn over_limit((count, started): (i64, DateTime<Utc>), max: i64, now: DateTime<Utc>) -> Option<u64> {
+    (count > max).then(|| ((started + FAILURE_WINDOW) - now).num_seconds().max(1) as u64)
+}
+
 /// Checks a password and starts a login. Unknown user and wrong password give the
-/// same answer; too many failures for the username or the client give `rate_limited`.
+/// same answer; too many attempts for the username or the client give `rate_limited`.
+///
+/// Every attempt is counted, atomically, *before* its password is checked, and
+/// a successful one is refunded: however many arrive at once, at most
+/// [`MAX_FAILURES`] passwords per username are tried in a window.
 pub async fn login(
     db: &Db,
     username: &str,
@@ -112,39 +131,35 @@ pub async fn login(
     let client_key = format!("client:{client}");
     {
         let tx = db.write(Actor::system()).await?;
-        let wait = locked_for(&tx, &user_key, MAX_FAILURES, now)
-            .await?
-            .max(locked_for(&tx, &client_key, MAX_FAILURES * 10, now).await?);
+        let per_user = count_attempt(&tx, &user_key, now).await?;
+        let per_client = count_attempt(&tx, &client_key, now).await?;
         tx.commit().await?;
+        let wait = over_limit(per_user, MAX_FAILURES, now).max(over_limit(
+            per_client,
+            MAX_FAILURES * 10,
+            now,
+        ));
         if let Some(retry_after_secs) = wait {
             return Err(Error::RateLimited { retry_after_secs });
         }
     }
     // The hash check runs outside any transaction: it is the slow part.
     let found = find_by_username(db.conn(), &username).await?;
-    let ok = match &found {
-        Some(u) => password::verify(pw, &u.user.password_hash) && !u.user.disabled,
-        None => {
-            password::verify_dummy(pw);
-            false
-        }
+    let phc = found.as_ref().map(|u| u.user.password_hash.as_str());
+    let ok = password::verify_blocking(pw, phc).await?;
+    let user = match found {
+        Some(u) if ok && !u.user.disabled => u,
+        // The attempt stays counted.
+        _ => return Err(Error::Unauthenticated),
     };
     let mut tx = db
         .write(Actor {
-            user_id: found.as_ref().map(|u| u.user.id),
+            user_id: Some(user.user.id),
             request_id,
         })
         .await?;
-    let (Some(user), true) = (found, ok) else {
-        count_failure(&tx, &user_key, now).await?;
-        count_failure(&tx, &client_key, now).await?;
-        tx.commit().await?;
-        return Err(Error::Unauthenticated);
-    };
-    login_attempt::Entity::delete_by_id(user_key)
-        .exec(tx.txn())
-        .await
-        .map_err(Error::internal)?;
+    refund_attempt(&tx, &user_key).await?;
+    refund_attempt(&tx, &client_key).await?;
     let login_id = Uuid::now_v7();
     login::Entity::insert(login::ActiveModel {
         id: sea_orm::Set(login_id),

@@ -1,10 +1,11 @@
 //! Special rectification campaigns (专项整治).
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Page, PageRequest};
 use crate::entity::{campaign, checklist_template, village};
 use crate::write::WriteTx;
 use crate::{Actor, Db, Error, Result};
@@ -29,13 +30,27 @@ pub struct NewCampaign {
     pub target: Target,
 }
 
-pub async fn list(db: &Db) -> Result<Vec<campaign::Model>> {
-    campaign::Entity::find()
-        .order_by_desc(campaign::Column::StartsOn)
-        .order_by_asc(campaign::Column::Id)
-        .all(db.conn())
-        .await
-        .map_err(Error::internal)
+pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<campaign::Model>> {
+    use campaign::Column as C;
+    let mut q = campaign::Entity::find()
+        .order_by_desc(C::StartsOn)
+        .order_by_asc(C::Id)
+        .limit(page.limit + 1);
+    if let Some(after) = &page.after {
+        let (day, id) = after
+            .split_once('/')
+            .and_then(|(d, i)| Some((d.parse::<NaiveDate>().ok()?, i.parse::<Uuid>().ok()?)))
+            .ok_or_else(|| Error::BadRequest("cursor".into()))?;
+        q = q.filter(
+            Condition::any()
+                .add(C::StartsOn.lt(day))
+                .add(Condition::all().add(C::StartsOn.eq(day)).add(C::Id.gt(id))),
+        );
+    }
+    let rows = q.all(db.conn()).await.map_err(Error::internal)?;
+    Ok(Page::from_rows(rows, page.limit, |c| {
+        format!("{}/{}", c.starts_on, c.id)
+    }))
 }
 
 pub async fn get(db: &Db, id: Uuid) -> Result<campaign::Model> {

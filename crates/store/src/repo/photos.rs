@@ -4,10 +4,13 @@
 use std::collections::HashSet;
 
 use anjian_domain::photo as photo_limits;
-use anjian_domain::{Error, FieldErrors, Role};
+use anjian_domain::photo::{Attachment, Viewer};
+use anjian_domain::{Error, FieldErrors};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::db::db_err;
@@ -38,7 +41,8 @@ fn valid_sha256(s: &str) -> bool {
 }
 
 /// Declares a photo inside `tx`. Declaring the same photo again returns it as
-/// it is; bytes already stored under that SHA-256 make it processed at once.
+/// it is; bytes of a processed photo the user may already see make it
+/// processed at once.
 pub async fn declare_in(tx: &mut WriteTx, user: &User, p: Declare) -> Result<photo::Model> {
     let mut f = FieldErrors::new();
     if !valid_sha256(&p.sha256) {
@@ -65,11 +69,17 @@ pub async fn declare_in(tx: &mut WriteTx, user: &User, p: Declare) -> Result<pho
         }
         return Err(Error::Conflict("id".into()));
     }
-    let stored = stored_object::Entity::find_by_id(p.sha256.clone())
-        .one(tx.txn())
-        .await
-        .map_err(db_err)?
-        .filter(|o| o.size == p.size);
+    // Bytes stored for someone else are deduplicated silently at `complete`;
+    // the answer here must not tell whether they exist.
+    let stored = if sees_processed_bytes(tx.txn(), user, &p.sha256).await? {
+        stored_object::Entity::find_by_id(p.sha256.clone())
+            .one(tx.txn())
+            .await
+            .map_err(db_err)?
+            .filter(|o| o.size == p.size)
+    } else {
+        None
+    };
     let now = Utc::now();
     let mut m = photo::Model {
         id: p.id,
@@ -120,6 +130,45 @@ pub async fn declare(db: &Db, actor: Actor, user: &User, p: Declare) -> Result<p
     Ok(m)
 }
 
+/// Who `user` is to the photo rules of the domain.
+pub fn viewer<'a>(user: &User, scope: &'a anjian_domain::Scope) -> Viewer<'a> {
+    Viewer {
+        user_id: user.user.id,
+        role: user.role(),
+        scope,
+    }
+}
+
+/// Where a photo stands for visibility (the enterprise's village read when attached).
+async fn attachment<C: ConnectionTrait>(conn: &C, p: &photo::Model) -> Result<Attachment> {
+    let enterprise_id = match (p.owner_id, p.enterprise_id) {
+        (Some(_), Some(e)) => e,
+        (None, _) => {
+            return Ok(Attachment::Unattached {
+                declared_by: p.declared_by,
+            });
+        }
+        (Some(_), None) => {
+            return Err(Error::internal(anyhow::anyhow!(
+                "photo {} is attached without an enterprise",
+                p.id
+            )));
+        }
+    };
+    let village_id: Uuid = enterprise::Entity::find_by_id(enterprise_id)
+        .select_only()
+        .column(enterprise::Column::VillageId)
+        .into_tuple()
+        .one(conn)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound)?;
+    Ok(Attachment::Record {
+        enterprise_id,
+        village_id,
+    })
+}
+
 /// The photo, when `user` may see it (metadata, `preview`, `thumb`);
 /// otherwise `NotFound`, as for anything out of scope.
 pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
@@ -128,41 +177,45 @@ pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound)?;
-    let role = user.role();
-    if role.is_staff() || p.declared_by == user.user.id {
-        return Ok(p);
+    let scope = user.scope();
+    let v = viewer(user, &scope);
+    // Staff see everything: no need to read the enterprise.
+    if v.role.is_staff() || v.sees(attachment(db.conn(), &p).await?) {
+        Ok(p)
+    } else {
+        Err(Error::NotFound)
     }
-    let Some(ent) = p.enterprise_id else {
-        return Err(Error::NotFound);
-    };
-    let ok = match role {
-        // Whoever may see the record may see the photo (api.md): an
-        // enterprise sees its hazards, rectifications and inspections.
-        Role::Enterprise => user.user.enterprise_id == Some(ent),
-        Role::Inspector => {
-            let village: Option<Uuid> = enterprise::Entity::find_by_id(ent)
-                .select_only()
-                .column(enterprise::Column::VillageId)
-                .into_tuple()
-                .one(db.conn())
-                .await
-                .map_err(db_err)?;
-            village.is_some_and(|v| user.village_ids.contains(&v))
-        }
-        Role::Admin | Role::Office => true,
-    };
-    if ok { Ok(p) } else { Err(Error::NotFound) }
 }
 
 /// Whether `user`, who may see the photo, may also have the original bytes
-/// (EXIF and GPS included): everyone but enterprise users.
+/// (EXIF and GPS included).
 pub fn may_see_original(user: &User) -> bool {
-    user.role() != Role::Enterprise
+    viewer(user, &user.scope()).sees_original()
 }
 
-/// Whether `user` may upload or complete the photo: whoever declared it, or office and admin.
+/// Whether `user`, who sees the photo, may upload or complete it.
 pub fn may_upload(user: &User, p: &photo::Model) -> bool {
-    p.declared_by == user.user.id || user.role().is_staff()
+    viewer(user, &user.scope()).may_upload(p.declared_by)
+}
+
+/// Whether `user` may already see a processed photo of these bytes: only then
+/// does a declaration skip the upload (knowing a hash never grants bytes).
+async fn sees_processed_bytes<C: ConnectionTrait>(
+    conn: &C,
+    user: &User,
+    sha256: &str,
+) -> Result<bool> {
+    let found = photo::Entity::find()
+        .select_only()
+        .column(photo::Column::Id)
+        .filter(photo::Column::Sha256.eq(sha256))
+        .filter(photo::Column::Status.eq(PROCESSED))
+        .filter(crate::scope::photos(&viewer(user, &user.scope())))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(found.is_some())
 }
 
 /// The stored object of these bytes, if any.

@@ -1,9 +1,12 @@
 //! Checklist templates. A published edition is immutable; editing makes a new edition.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::{Page, PageRequest};
 use crate::entity::{checklist_item, checklist_template};
 use crate::write::WriteTx;
 use crate::{Db, Error, Result};
@@ -95,15 +98,33 @@ async fn with_items(db: &Db, templates: Vec<checklist_template::Model>) -> Resul
         .collect())
 }
 
-/// Every template edition, by code then edition.
-pub async fn list(db: &Db) -> Result<Vec<Template>> {
-    let ts = checklist_template::Entity::find()
-        .order_by_asc(checklist_template::Column::Code)
-        .order_by_asc(checklist_template::Column::Version)
-        .all(db.conn())
-        .await
-        .map_err(Error::internal)?;
-    with_items(db, ts).await
+/// A page of template editions, by code then edition (the cursor is the last
+/// `code` and edition, separated by a tab).
+pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<Template>> {
+    use checklist_template::Column as C;
+    let mut q = checklist_template::Entity::find()
+        .order_by_asc(C::Code)
+        .order_by_asc(C::Version)
+        .limit(page.limit + 1);
+    if let Some(after) = &page.after {
+        let (code, version) = after
+            .split_once('\t')
+            .and_then(|(c, v)| Some((c, v.parse::<i64>().ok()?)))
+            .ok_or_else(|| Error::BadRequest("cursor".into()))?;
+        q = q.filter(
+            Condition::any().add(C::Code.gt(code)).add(
+                Condition::all()
+                    .add(C::Code.eq(code))
+                    .add(C::Version.gt(version)),
+            ),
+        );
+    }
+    let ts = q.all(db.conn()).await.map_err(Error::internal)?;
+    let page_rows = Page::from_rows(ts, page.limit, |t| format!("{}\t{}", t.code, t.version));
+    Ok(Page {
+        items: with_items(db, page_rows.items).await?,
+        next_after: page_rows.next_after,
+    })
 }
 
 pub async fn get(db: &Db, id: Uuid) -> Result<Template> {

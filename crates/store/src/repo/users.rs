@@ -258,13 +258,7 @@ pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String)
 }
 
 fn check_password(p: &str) -> Result<()> {
-    if p.chars().count() < password::MIN_LEN {
-        return Err(Error::validation("password", "too_short"));
-    }
-    if p.len() > 256 {
-        return Err(Error::validation("password", "too_long"));
-    }
-    Ok(())
+    anjian_domain::password::check(p).map_err(|reason| Error::validation("password", reason))
 }
 
 /// Creates a user.

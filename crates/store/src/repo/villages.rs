@@ -1,18 +1,22 @@
 //! Villages and communities: reference data every signed-in user reads.
 
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use super::{Page, PageRequest};
 use crate::entity::village;
 use crate::{Db, Error, Result};
 
-/// All villages, by code.
-pub async fn list(db: &Db) -> Result<Vec<village::Model>> {
-    village::Entity::find()
+/// A page of villages, by code (the cursor is the last code).
+pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<village::Model>> {
+    let mut q = village::Entity::find()
         .order_by_asc(village::Column::Code)
-        .all(db.conn())
-        .await
-        .map_err(Error::internal)
+        .limit(page.limit + 1);
+    if let Some(after) = &page.after {
+        q = q.filter(village::Column::Code.gt(after.as_str()));
+    }
+    let rows = q.all(db.conn()).await.map_err(Error::internal)?;
+    Ok(Page::from_rows(rows, page.limit, |v| v.code.clone()))
 }
 
 pub async fn get(db: &Db, id: Uuid) -> Result<village::Model> {

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use anjian_domain::{
-    DeadlinePolicy, Error, FieldErrors, HazardAction, HazardStatus, Role, Severity,
+    Bounded, DeadlinePolicy, Error, FieldErrors, HazardAction, HazardStatus, Role, Severity,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -135,14 +135,17 @@ fn db(e: sea_orm::DbErr) -> MutErr {
 /// Parses a payload, naming the offending field.
 fn parse<T: DeserializeOwned>(entity_type: &'static str, v: &Value) -> Step<T> {
     serde_path_to_error::deserialize(v).map_err(|e| {
-        let field = e.path().to_string();
+        let field = anjian_domain::text::echo(&e.path().to_string());
         let field = if field == "." {
             "payload".to_owned()
         } else {
             format!("payload.{field}")
         };
         let mut f = FieldErrors::new();
-        f.add(field, "invalid");
+        f.add(
+            field,
+            anjian_domain::text::serde_reason(&e.inner().to_string()),
+        );
         MutErr::Rejected {
             entity_type: Some(entity_type),
             entity_id: v
@@ -321,13 +324,7 @@ async fn attach(
 }
 
 fn text(f: &mut FieldErrors, field: &str, v: &str, required: bool, max: usize) -> String {
-    let t = v.trim();
-    if required && t.is_empty() {
-        f.add(field, "required");
-    } else if t.chars().count() > max {
-        f.add(field, "too_long");
-    }
-    t.to_owned()
+    anjian_domain::text::field(f, field, v, required, max)
 }
 
 #[derive(Deserialize)]
@@ -337,7 +334,7 @@ struct ResultIn {
     #[serde(default)]
     note: String,
     #[serde(default)]
-    photo_ids: Vec<Uuid>,
+    photo_ids: Bounded<Uuid, 500>,
 }
 
 #[derive(Deserialize)]
@@ -361,7 +358,7 @@ struct InspectionIn {
     #[serde(default)]
     location: Option<LocationIn>,
     #[serde(default)]
-    results: Vec<ResultIn>,
+    results: Bounded<ResultIn, 500>,
     #[serde(default)]
     summary: String,
 }
@@ -422,9 +419,14 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
         if !["pass", "fail", "na"].contains(&r.outcome.as_str()) {
             f.add(format!("results[{i}].outcome"), "invalid");
         }
-        if r.note.chars().count() > 2000 {
-            f.add(format!("results[{i}].note"), "too_long");
-        }
+        text(
+            &mut f,
+            &format!("results[{i}].item_code"),
+            &r.item_code,
+            true,
+            32,
+        );
+        text(&mut f, &format!("results[{i}].note"), &r.note, false, 2000);
     }
     let summary = text(&mut f, "summary", &p.summary, false, 4000);
     f.into_result().map_err(rej(ET, Some(p.id)))?;
@@ -506,7 +508,7 @@ struct HazardIn {
     #[serde(default)]
     measures: String,
     #[serde(default)]
-    photo_ids: Vec<Uuid>,
+    photo_ids: Bounded<Uuid, 500>,
 }
 
 async fn event(
@@ -566,6 +568,11 @@ async fn prepare_hazard(
         100,
     );
     let measures = text(&mut f, "measures", &p.measures, false, 4000);
+    let item_code = p
+        .item_code
+        .as_deref()
+        .map(|c| text(&mut f, "item_code", c, false, 32))
+        .filter(|c| !c.is_empty());
     let severity = Severity::parse(&p.severity);
     if severity.is_none() {
         f.add("severity", "invalid");
@@ -597,11 +604,7 @@ async fn prepare_hazard(
         id: p.id,
         enterprise_id: e.id,
         inspection_id: p.inspection_id,
-        item_code: p
-            .item_code
-            .as_ref()
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty()),
+        item_code,
         title,
         description,
         category,
@@ -722,14 +725,25 @@ fn event_row(
     }
 }
 
+/// What [`write_prepared`] could not write.
+#[derive(Debug, Default)]
+pub struct Unwritten {
+    /// Seqs whose id was taken meanwhile (by a concurrent push).
+    pub taken: Vec<i64>,
+    /// Seqs whose content the database refused.
+    pub refused: Vec<i64>,
+}
+
 /// Writes prepared hazards: all in one go, or, when that fails (an id taken by
-/// a concurrent push), one by one. Returns the seqs whose id was taken.
+/// a concurrent push, a row the database refuses), one by one, so that only
+/// the mutations at fault are left out.
 pub async fn write_prepared(
     tx: &mut WriteTx,
     batch: Vec<(i64, PreparedHazard)>,
-) -> anjian_domain::Result<Vec<i64>> {
+) -> anjian_domain::Result<Unwritten> {
+    let mut out = Unwritten::default();
     if batch.is_empty() {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let sp = tx.savepoint().await?;
     let hazards: Vec<hazard::Model> = batch.iter().map(|(_, p)| p.hazard.clone()).collect();
@@ -749,31 +763,49 @@ pub async fn write_prepared(
     match all {
         Ok(()) => {
             tx.release_savepoint(sp).await?;
-            Ok(Vec::new())
+            return Ok(out);
         }
-        Err(Error::Conflict(_)) => {
-            tx.rollback_to_savepoint(sp).await?;
-            let mut taken = Vec::new();
-            for (seq, p) in batch {
-                let sp = tx.savepoint().await?;
-                match tx.insert("hazard.create", p.hazard).await {
-                    Ok(_) => {
-                        hazard_event::Entity::insert(p.event)
-                            .exec_without_returning(tx.txn())
-                            .await
-                            .map_err(Error::internal)?;
-                        tx.release_savepoint(sp).await?;
-                    }
-                    Err(Error::Conflict(_)) => {
-                        tx.rollback_to_savepoint(sp).await?;
-                        taken.push(seq);
-                    }
-                    Err(e) => return Err(e),
-                }
+        Err(e) if !(matches!(e, Error::Conflict(_)) || crate::db::refused_content(&e)) => {
+            return Err(e);
+        }
+        Err(_) => tx.rollback_to_savepoint(sp).await?,
+    }
+    for (seq, p) in batch {
+        let sp = tx.savepoint().await?;
+        let one = async {
+            tx.insert("hazard.create", p.hazard).await?;
+            hazard_event::Entity::insert(p.event)
+                .exec_without_returning(tx.txn())
+                .await
+                .map_err(Error::internal)?;
+            anjian_domain::Result::Ok(())
+        }
+        .await;
+        match one {
+            Ok(()) => tx.release_savepoint(sp).await?,
+            Err(Error::Conflict(_)) => {
+                tx.rollback_to_savepoint(sp).await?;
+                out.taken.push(seq);
             }
-            Ok(taken)
+            Err(e) if crate::db::refused_content(&e) => {
+                tracing::warn!(seq, error = ?e, "the database refused a mutation's content");
+                tx.rollback_to_savepoint(sp).await?;
+                out.refused.push(seq);
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
+    }
+    Ok(out)
+}
+
+/// The rejection of a mutation whose content the database itself refused.
+pub fn refused_by_database(entity_type: Option<&'static str>, entity_id: Option<Uuid>) -> MutErr {
+    let mut f = FieldErrors::new();
+    f.add("payload", "refused_by_database");
+    MutErr::Rejected {
+        entity_type,
+        entity_id,
+        error: Error::Validation(f),
     }
 }
 
@@ -803,6 +835,27 @@ fn field_value(h: &hazard::Model, field: &str) -> Value {
     }
 }
 
+/// The stored status; an unreadable one is a fault, never a default.
+fn stored_status(h: &hazard::Model) -> Step<HazardStatus> {
+    HazardStatus::parse(&h.status).ok_or_else(|| {
+        MutErr::Internal(Error::internal(anyhow::anyhow!(
+            "hazard {} has an unreadable status",
+            h.id
+        )))
+    })
+}
+
+/// The stored severity; an unreadable one is a fault, never `general` (that
+/// would let an inspector close a major hazard).
+fn stored_severity(h: &hazard::Model) -> Step<Severity> {
+    Severity::parse(&h.severity).ok_or_else(|| {
+        MutErr::Internal(Error::internal(anyhow::anyhow!(
+            "hazard {} has an unreadable severity",
+            h.id
+        )))
+    })
+}
+
 /// The hazard in scope, or `not_found`.
 async fn hazard_in_scope(tx: &WriteTx, user: &User, id: Uuid) -> Step<hazard::Model> {
     let h = hazard::Entity::find_by_id(id)
@@ -830,7 +883,18 @@ async fn hazard_update(
     const ET: &str = "hazard";
     let h = hazard_in_scope(tx, user, p.id).await?;
     require_field_role(user, ET, p.id)?;
-    let status = HazardStatus::parse(&h.status).unwrap_or(HazardStatus::Open);
+    let status = stored_status(&h)?;
+    let changes_severity = p
+        .fields
+        .get("severity")
+        .is_some_and(|v| v.as_str() != Some(h.severity.as_str()));
+    if changes_severity && !anjian_domain::hazard::may_change_severity(user.role()) {
+        return Err(MutErr::Rejected {
+            entity_type: Some(ET),
+            entity_id: Some(p.id),
+            error: Error::Forbidden,
+        });
+    }
     let mut f = FieldErrors::new();
     let Some(base) = base else {
         f.add("base_version", "required");
@@ -838,7 +902,11 @@ async fn hazard_update(
     };
     for k in p.fields.keys() {
         if !UPDATABLE.contains(&k.as_str()) {
-            f.add(format!("fields.{k}"), "not_updatable");
+            // The name is the client's: made safe before it is stored and echoed.
+            f.add(
+                format!("fields.{}", anjian_domain::text::echo(k)),
+                "not_updatable",
+            );
         }
     }
     if p.fields.is_empty() {
@@ -939,7 +1007,7 @@ struct ReviewIn {
     #[serde(default)]
     comment: String,
     #[serde(default)]
-    photo_ids: Vec<Uuid>,
+    photo_ids: Bounded<Uuid, 500>,
 }
 
 /// The six parts of a governance plan for a major hazard.
@@ -964,7 +1032,7 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
             )));
         }
     };
-    let severity = Severity::parse(&h.severity).unwrap_or(Severity::General);
+    let severity = stored_severity(&h)?;
     if !action.permitted(user.role(), severity) {
         return Err(MutErr::Rejected {
             entity_type: Some(ET),
@@ -972,13 +1040,15 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
             error: Error::Forbidden,
         });
     }
-    let comment = p.comment.trim().to_owned();
+    let mut f = FieldErrors::new();
+    let comment = text(&mut f, "comment", &p.comment, false, 2000);
+    f.into_result().map_err(rej(ET, Some(p.id)))?;
     if action == HazardAction::Reject && comment.is_empty() {
         return Err(rej(ET, Some(p.id))(Error::validation(
             "comment", "required",
         )));
     }
-    let from = HazardStatus::parse(&h.status).unwrap_or(HazardStatus::Open);
+    let from = stored_status(&h)?;
     let to = from.apply(action).map_err(rej(ET, Some(h.id)))?;
     if action == HazardAction::Accept && severity == Severity::Major {
         let complete = h.plan.as_ref().is_some_and(|plan| {
@@ -1045,14 +1115,27 @@ async fn photo_declare(tx: &mut WriteTx, user: &User, p: Declare) -> Step<Applie
     })
 }
 
-/// The hazard as it is now, for `server_entity`.
-pub async fn current_hazard(tx: &WriteTx, id: Uuid) -> anjian_domain::Result<Option<HazardFull>> {
+/// The hazard as it is now, for `server_entity`, when `user` still sees it:
+/// a replayed outcome must not show a record that left the caller's scope.
+pub async fn current_hazard(
+    tx: &WriteTx,
+    user: &User,
+    id: Uuid,
+) -> anjian_domain::Result<Option<HazardFull>> {
     let h = hazard::Entity::find_by_id(id)
         .one(tx.txn())
         .await
         .map_err(Error::internal)?;
-    match h {
-        Some(h) => Ok(with_history(tx.txn(), vec![h]).await?.pop()),
-        None => Ok(None),
+    let Some(h) = h else { return Ok(None) };
+    let village: Option<Uuid> = enterprise::Entity::find_by_id(h.enterprise_id)
+        .select_only()
+        .column(enterprise::Column::VillageId)
+        .into_tuple()
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    if !village.is_some_and(|v| user.scope().sees_enterprise(h.enterprise_id, v)) {
+        return Ok(None);
     }
+    Ok(with_history(tx.txn(), vec![h]).await?.pop())
 }

@@ -17,32 +17,44 @@ use uuid::Uuid;
 use super::apply::{self, Applied, MutErr};
 
 /// Writes the buffered creates; a create whose id turned out to be taken (by a
-/// concurrent push) gets a `conflict` outcome instead of `applied`.
+/// concurrent push) gets a `conflict` outcome instead of `applied`, one whose
+/// row the database refused a `rejected` one.
 async fn flush(
     tx: &mut WriteTx,
     buffer: &mut Vec<(i64, apply::PreparedHazard)>,
     results: &mut [PushResult],
     outcomes: &mut [sync_mutation::ActiveModel],
 ) -> Result<()> {
-    let taken = apply::write_prepared(tx, std::mem::take(buffer)).await?;
-    for seq in taken {
+    let unwritten = apply::write_prepared(tx, std::mem::take(buffer)).await?;
+    let failed = unwritten
+        .taken
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                MutErr::Rejected {
+                    entity_type: Some("hazard"),
+                    entity_id: None,
+                    error: Error::Conflict("unique".into()),
+                },
+            )
+        })
+        .chain(
+            unwritten
+                .refused
+                .iter()
+                .map(|s| (*s, apply::refused_by_database(Some("hazard"), None))),
+        );
+    for (seq, err) in failed {
         let Some(r) = results
             .iter_mut()
             .find(|r| r.outcome.seq == seq && !r.replayed)
         else {
             continue;
         };
-        r.outcome = Outcome {
-            seq,
-            status: "rejected".into(),
-            entity_type: Some("hazard".into()),
-            entity_id: r.outcome.entity_id,
-            version: None,
-            error: Some(OutcomeError {
-                code: "conflict".into(),
-                details: Some(serde_json::json!({ "field": "unique" })),
-            }),
-        };
+        let entity_id = r.outcome.entity_id;
+        r.outcome = outcome_of(seq, &Err(err));
+        r.outcome.entity_id = entity_id;
         let stored = serde_json::to_value(&r.outcome).map_err(Error::internal)?;
         for o in outcomes.iter_mut().filter(|o| o.seq.as_ref() == &seq) {
             o.outcome = sea_orm::Set(stored.clone());
@@ -207,6 +219,11 @@ async fn lock_device(tx: &WriteTx, device_id: Uuid) -> Result<i64> {
         .map_err(Error::internal)
 }
 
+/// The `id` a payload names, if any.
+fn payload_id(m: &Mutation) -> Option<Uuid> {
+    m.payload.get("id")?.as_str()?.parse().ok()
+}
+
 fn outcome_of(seq: i64, r: &std::result::Result<Applied, MutErr>) -> Outcome {
     match r {
         Ok(a) => Outcome {
@@ -280,7 +297,7 @@ pub async fn push(
                     let outcome: Outcome =
                         serde_json::from_value(s.outcome).map_err(Error::internal)?;
                     let server_entity = match (&outcome.status[..], outcome.entity_id) {
-                        ("conflict", Some(id)) => apply::current_hazard(&tx, id).await?,
+                        ("conflict", Some(id)) => apply::current_hazard(&tx, user, id).await?,
                         _ => None,
                     };
                     PushResult {
@@ -342,6 +359,12 @@ pub async fn push(
                     .await;
                 match &r {
                     Ok(_) => tx.release_savepoint(sp).await?,
+                    Err(MutErr::Internal(e)) if crate::db::refused_content(e) => {
+                        // The database refused this mutation's content: its
+                        // outcome, not the device's whole queue.
+                        tracing::warn!(seq = m.seq, error = ?e, "the database refused a mutation's content");
+                        tx.rollback_to_savepoint(sp).await?;
+                    }
                     Err(MutErr::Internal(e)) => {
                         // The database failed: keep the processed prefix, answer it.
                         tx.rollback_to_savepoint(sp).await?;
@@ -350,7 +373,12 @@ pub async fn push(
                     }
                     Err(_) => tx.rollback_to_savepoint(sp).await?,
                 }
-                r
+                match r {
+                    Err(MutErr::Internal(e)) if crate::db::refused_content(&e) => {
+                        Err(apply::refused_by_database(None, payload_id(m)))
+                    }
+                    r => r,
+                }
             }
         };
         let outcome = outcome_of(m.seq, &r);
@@ -358,7 +386,7 @@ pub async fn push(
             Err(MutErr::Conflict {
                 hazard_id: Some(id),
                 ..
-            }) => apply::current_hazard(&tx, *id).await?,
+            }) => apply::current_hazard(&tx, user, *id).await?,
             _ => None,
         };
         outcomes.push(sync_mutation::ActiveModel {
