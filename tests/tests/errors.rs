@@ -292,3 +292,127 @@ async fn operations_endpoints() {
         "the docs page must not load anything from the internet"
     );
 }
+
+#[tokio::test]
+async fn a_nul_or_control_character_is_a_422_everywhere_never_a_500() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (s, b) = app
+        .send(
+            app.req(Method::POST, "/api/v1/auth/login", None)
+                .json(&json!({"username": "ad\u{0}min", "password": "whatever-password"})),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into()),
+        "{b}"
+    );
+    assert_eq!(
+        b["error"]["details"]["fields"]["username"],
+        json!(["control_character"])
+    );
+    for path in [
+        "/api/v1/enterprises?q=%00",
+        "/api/v1/audit?entity_type=a%00b",
+        "/api/v1/hazards?status=%1B",
+    ] {
+        let (s, b) = app.get(path, &admin).await;
+        assert_eq!(
+            (s, envelope_code(&b)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into()),
+            "{path}: {b}"
+        );
+    }
+    let (s, b) = app
+        .get(
+            &format!("/api/v1/enterprises?q={}", "很".repeat(101)),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        b["error"]["details"]["fields"]["q"],
+        json!(["too_long"]),
+        "{s} {b}"
+    );
+    let (_, me) = app.get("/api/v1/me", &admin).await;
+    let me = me["id"].as_str().unwrap();
+    let (s, b) = app
+        .patch(
+            &format!("/api/v1/users/{me}"),
+            &admin,
+            json!({"display_name": "管理\u{0}员"}),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into()),
+        "{b}"
+    );
+    let (_, ents) = app.get("/api/v1/enterprises?limit=1", &admin).await;
+    let ent = ents["items"][0]["id"].as_str().unwrap();
+    let (s, b) = app
+        .patch(
+            &format!("/api/v1/enterprises/{ent}"),
+            &admin,
+            json!({"name": "公司\u{0}"}),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into()),
+        "{b}"
+    );
+    // Lists of ids hold at most 500.
+    let many: Vec<String> = (0..40_000)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let (s, b) = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "many", "display_name": "多", "role": "inspector",
+            "village_ids": many, "password": "inspector-password"}),
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into()),
+        "{b}"
+    );
+    assert_eq!(
+        b["error"]["details"]["fields"]["village_ids"],
+        json!(["too_many"]),
+        "{b}"
+    );
+    // Nothing was written by any of it.
+    let (_, e) = app.get(&format!("/api/v1/enterprises/{ent}"), &admin).await;
+    assert_eq!(e["version"], ents["items"][0]["version"]);
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_with_their_reason() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (pw, reason) in [
+        ("short-pw", "too_short"),
+        ("zzzzzzzzzzzz", "repeated"),
+        ("1234567890", "sequence"),
+        ("qwertyuiop", "sequence"),
+        ("Password123", "common"),
+    ] {
+        let (s, b) = app
+            .post(
+                "/api/v1/users",
+                &admin,
+                json!({"username": "weak", "display_name": "弱", "role": "office", "password": pw}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{pw}: {b}");
+        assert_eq!(
+            b["error"]["details"]["fields"]["password"],
+            json!([reason]),
+            "{pw}"
+        );
+    }
+}

@@ -979,3 +979,81 @@ async fn a_replayed_conflict_shows_the_record_only_while_it_is_in_scope() {
         "a replay leaked the record: {r}"
     );
 }
+
+#[tokio::test]
+async fn a_bad_string_is_its_mutations_rejection_and_the_queue_moves_on() {
+    let f = field().await;
+    let mut d = f.inspector("insp_nul", 0).await;
+    let e = &f.ents[0][0];
+    let good_before = hazard(e, "general");
+    let mut nul = hazard(e, "general");
+    nul["title"] = json!("配电箱\u{0}前堆放杂物");
+    let mut huge_code = hazard(e, "general");
+    huge_code["item_code"] = json!("X".repeat(1_000_000));
+    let good_after = hazard(e, "general");
+    let batch = vec![
+        d.mutation("hazard.create", None, good_before.clone()),
+        d.mutation("hazard.create", None, nul),
+        d.mutation("hazard.create", None, huge_code),
+        d.mutation("hazard.update", Some(1), json!({"id": good_before["id"], "fields": {"bad\u{0}name": "x", "measures": "整改\u{7}"}})),
+        d.mutation("hazard.create", None, good_after.clone()),
+    ];
+    let (s, b) = f.app.push(&d, batch.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        results(&b),
+        [
+            (1, "applied".into(), false),
+            (2, "rejected".into(), false),
+            (3, "rejected".into(), false),
+            (4, "rejected".into(), false),
+            (5, "applied".into(), false)
+        ],
+        "{b}"
+    );
+    let r = &b["results"];
+    assert_eq!(r[1]["error"]["code"], "validation_failed");
+    assert_eq!(
+        r[1]["error"]["details"]["fields"]["title"],
+        json!(["control_character"])
+    );
+    assert_eq!(
+        r[2]["error"]["details"]["fields"]["item_code"],
+        json!(["too_long"])
+    );
+    let fields = r[3]["error"]["details"]["fields"].as_object().unwrap();
+    assert!(fields.keys().all(|k| !k.contains('\u{0}')), "{b}");
+    assert_eq!(fields["fields.measures"], json!(["control_character"]));
+    // The outcomes were stored as answered: a retry replays them.
+    let (s, again) = f.app.push(&d, batch).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["results"][3]["error"], b["results"][3]["error"]);
+    assert!(
+        again["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["replayed"] == true)
+    );
+    // And the device is not jammed: the next mutation applies.
+    let (_, next) = f
+        .app
+        .push_one(&mut d, "hazard.create", None, hazard(e, "general"))
+        .await;
+    assert_eq!(next["results"][0]["status"], "applied", "{next}");
+    // An unbounded comment is refused too.
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut d,
+            "hazard.review",
+            None,
+            json!({"id": good_after["id"], "decision": "reject", "comment": "意".repeat(5000)}),
+        )
+        .await;
+    assert_eq!(
+        r["results"][0]["error"]["details"]["fields"]["comment"],
+        json!(["too_long"]),
+        "{r}"
+    );
+}

@@ -197,3 +197,26 @@ async fn a_polling_reader_never_skips_a_position_under_concurrent_writers() {
     let expected: BTreeSet<i64> = (start + 1..=start + (8 * rounds) as i64).collect();
     assert_eq!(all, expected, "positions have no gaps");
 }
+
+#[tokio::test]
+async fn a_value_the_database_refuses_is_told_apart_from_an_outage() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    // The database refusing what a statement gave it: the fault of one mutation.
+    let refused = match app.backend {
+        anjian_tests::Backend::Sqlite => {
+            "INSERT INTO villages (id, code, name) VALUES (NULL, NULL, NULL)"
+        }
+        anjian_tests::Backend::Postgres { .. } => "SELECT chr(0)",
+    };
+    let e = db.conn().execute_unprepared(refused).await.unwrap_err();
+    assert!(anjian_store::db::refused_content(&Error::internal(e)));
+    // Anything else is not the content's fault (an outage, a fault of ours).
+    let e = db
+        .conn()
+        .execute_unprepared("SELECT * FROM no_such_table")
+        .await
+        .unwrap_err();
+    assert!(!anjian_store::db::refused_content(&Error::internal(e)));
+}
