@@ -181,9 +181,11 @@ impl ExternalStore {
 
     pub async fn start() -> ExternalStore {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            anjian_evidence::Embedded::open(dir.path(), Self::BUCKET, Self::KEY_ID, Self::SECRET)
-                .unwrap();
+        let key = anjian_evidence::embedded::KeyPair {
+            id: Self::KEY_ID,
+            secret: Self::SECRET,
+        };
+        let store = anjian_evidence::Embedded::open(dir.path(), Self::BUCKET, key, key).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = anjian::photos::serve_store(store, Self::BUCKET, listener);

@@ -171,10 +171,12 @@ async fn envelope_carries_request_id_and_language() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
+    // The server's own id, never the client's.
+    let ours = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(ours, "trace-me-42");
     assert_eq!(resp.headers()["content-type"], "application/json");
     let b: Value = resp.json().await.unwrap();
-    assert_eq!(b["error"]["request_id"], "trace-me-42");
+    assert_eq!(b["error"]["request_id"], ours.as_str());
     assert_eq!(b["error"]["message"], "未登录或登录已失效，请重新登录");
     let resp = app
         .req(Method::GET, "/api/v1/me", None)
@@ -214,6 +216,8 @@ async fn a_panicking_handler_answers_500_envelope_and_the_server_lives_on() {
             access_ttl_secs: 60,
             policy: Default::default(),
             trusted_proxies: Default::default(),
+            limits: Default::default(),
+            max_pending_photos: 2000,
         },
     );
     let router = axum::Router::new().route("/boom", axum::routing::get(boom));
@@ -414,5 +418,159 @@ async fn weak_passwords_are_refused_with_their_reason() {
             json!([reason]),
             "{pw}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_and_the_server_still_answers() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_configured(Default::default(), |c| {
+        c.limits = anjian_api::server::Limits {
+            header_read_timeout: Duration::from_secs(1),
+            body_idle_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(5),
+            max_connections: 64,
+        };
+    })
+    .await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    // Three hundred clients that never finish their headers, far past the cap.
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    // One that stalls in the middle of its body.
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
+        .await
+        .unwrap();
+    // A well-behaved client is still answered.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Every slow connection was closed by the server.
+    for mut s in slow {
+        let mut buf = [0u8; 512];
+        // Well before hyper's own 30-second default would.
+        let n = tokio::time::timeout(Duration::from_secs(15), s.read(&mut buf))
+            .await
+            .expect("a half-open connection was kept open")
+            .unwrap_or(0);
+        assert!(
+            n == 0 || buf.starts_with(b"HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+    }
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), stalled.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "a stalled body held its connection");
+}
+
+#[tokio::test]
+async fn the_audit_trail_and_caches_get_what_is_ours() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .req(Method::POST, "/api/v1/auth/login", None)
+        .header("x-request-id", "forged-by-client")
+        .json(&json!({"username": "admin", "password": anjian_tests::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let ours = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let b: Value = resp.json().await.unwrap();
+    let token = b["access_token"].as_str().unwrap().to_owned();
+    let (_, audit) = app.get("/api/v1/audit?entity_type=login", &token).await;
+    let ids: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["request_id"].as_str())
+        .collect();
+    assert!(ids.contains(&ours.as_str()), "{audit}");
+    assert!(!ids.contains(&"forged-by-client"));
+    // Authenticated answers, and failed logins, are not for caches.
+    for (path, token) in [
+        ("/api/v1/me", Some(token.as_str())),
+        ("/api/v1/enterprises?limit=1", Some(token.as_str())),
+        ("/api/v1/me", None),
+    ] {
+        let r = app.req(Method::GET, path, token).send().await.unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+    }
+    let r = app
+        .req(Method::POST, "/api/v1/auth/login", None)
+        .json(&json!({"username": "x", "password": "y"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // An over-long URL gets the envelope too.
+    let (s, b) = app
+        .get(
+            &format!("/api/v1/enterprises?q={}", "a".repeat(9000)),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::URI_TOO_LONG, "uri_too_long".into()),
+        "{b}"
+    );
+    // Past what the HTTP parser itself takes (64 KiB), sent raw: clients refuse to.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(app.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let req = format!(
+        "GET /healthz?x={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 414"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
+    assert!(
+        answer.contains("\"uri_too_long\""),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn().await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(app.dir.path()), 0o700);
+    if app.backend == anjian_tests::Backend::Sqlite {
+        for f in ["anjian.db", "anjian.db-wal", "anjian.db-shm"] {
+            let p = app.dir.path().join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "{f}");
+            }
+        }
+        assert!(app.dir.path().join("anjian.db").exists());
     }
 }

@@ -992,3 +992,148 @@ async fn an_inspector_moved_away_loses_the_photos_of_the_records_left_behind() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn presigned_urls_do_only_what_phones_need() {
+    let p = photos().await;
+    let bytes = plain_jpeg(320, 240);
+    let (done, _) = p.upload(&p.admin, &bytes).await;
+    let id = Uuid::now_v7();
+    let other = plain_jpeg(321, 240);
+    let (_, b) = p
+        .declare(&p.admin, declaration(id, &other, "image/jpeg"))
+        .await;
+    let upload = b["upload"].clone();
+    let url = upload["url"].as_str().unwrap().to_owned();
+    let original = format!("anjian/originals/{}", sha(&bytes));
+    // Headers the URL does not sign would make the store copy, tag or annotate.
+    for (h, v) in [
+        ("x-amz-copy-source", original.as_str()),
+        ("x-amz-meta-owner", "someone"),
+        ("x-amz-tagging", "a=b"),
+        ("x-amz-acl", "public-read"),
+    ] {
+        let mut r = p.raw.put(&url);
+        for (k, v) in upload["headers"].as_object().unwrap() {
+            if k != "host" {
+                r = r.header(k, v.as_str().unwrap());
+            }
+        }
+        let r = r.header(h, v).body(other.clone()).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{h}");
+    }
+    let (s, b) = p.complete(&p.admin, id).await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::CONFLICT, "not_uploaded".into())
+    );
+    // A download URL reads; it lists, deletes and reads sub-resources nothing.
+    let r = p
+        .raw
+        .get(format!("{}/api/v1/photos/{done}/thumb", p.app.url))
+        .bearer_auth(&p.admin)
+        .send()
+        .await
+        .unwrap();
+    let get_url = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        p.raw.get(&get_url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        p.raw.delete(&get_url).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    for extra in ["&acl=", "&tagging=", "&list-type=2", "&uploads="] {
+        let r = p.raw.get(format!("{get_url}{extra}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{extra}");
+    }
+    let bucket_url = format!(
+        "{}/anjian/?{}",
+        p.app.url,
+        get_url.split_once('?').unwrap().1
+    );
+    assert_eq!(
+        p.raw.get(bucket_url).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // The thumb is still there: nothing was deleted.
+    assert_eq!(
+        p.raw.get(&get_url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn photos_waiting_for_their_bytes_are_capped_per_user_and_a_push_waits() {
+    let app = TestApp::spawn_configured(
+        anjian::StartOptions {
+            demo: true,
+            scheduler: false,
+        },
+        |c| c.max_pending_photos = 3,
+    )
+    .await;
+    let p = Photos::new(app).await;
+    let insp = p
+        .app
+        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .await;
+    let ent = enterprise_of(&p, &insp).await;
+    let images: Vec<Vec<u8>> = (0..5).map(|i| plain_jpeg(200 + i, 100)).collect();
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    for i in 0..3 {
+        let (s, b) = p
+            .declare(&insp, declaration(ids[i], &images[i], "image/jpeg"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = p
+        .declare(&insp, declaration(ids[3], &images[3], "image/jpeg"))
+        .await;
+    assert_eq!(
+        (s, envelope_code(&b)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into()),
+        "{b}"
+    );
+    // Asking again for an upload URL of a declared photo is not a new declaration.
+    let (s, _) = p
+        .declare(&insp, declaration(ids[0], &images[0], "image/jpeg"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A push stops before the declaration past the cap; the record after it waits too.
+    let mut d = Device::new(insp.clone());
+    let plain = json!({"id": Uuid::now_v7(), "enterprise_id": ent["id"], "title": "安全通道堆物",
+        "category": "消防", "severity": "general", "found_at": "2026-11-27T02:00:00Z"});
+    let mut with_photo = plain.clone();
+    with_photo["id"] = json!(Uuid::now_v7());
+    with_photo["photo_ids"] = json!([ids[4]]);
+    let batch = vec![
+        d.mutation("hazard.create", None, plain),
+        d.mutation(
+            "photo.declare",
+            None,
+            declaration(ids[4], &images[4], "image/jpeg"),
+        ),
+        d.mutation("hazard.create", None, with_photo),
+    ];
+    let (s, b) = p.app.push(&d, batch.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["last_processed_seq"], 1, "{b}");
+    assert_eq!(b["results"].as_array().unwrap().len(), 1);
+    // Once a photo is uploaded, the same push goes through whole.
+    let (_, up) = p
+        .declare(&insp, declaration(ids[1], &images[1], "image/jpeg"))
+        .await;
+    assert_eq!(
+        p.put_presigned(&up["upload"], images[1].clone())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (s, _) = p.complete(&insp, ids[1]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, b) = p.app.push(&d, batch).await;
+    assert_eq!(b["last_processed_seq"], 3, "{b}");
+    assert_eq!(b["results"][2]["status"], "applied", "{b}");
+}

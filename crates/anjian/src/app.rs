@@ -34,6 +34,16 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+    /// The embedded store's loopback listener for the server's own calls.
+    internal_store: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = self.internal_store.take() {
+            t.abort();
+        }
+    }
 }
 
 impl Running {
@@ -46,6 +56,9 @@ impl Running {
             let _ = s.shutdown().await;
         }
         (&mut self.server).await.context("server task")??;
+        if let Some(t) = self.internal_store.take() {
+            t.abort();
+        }
         Ok(())
     }
 
@@ -63,7 +76,17 @@ impl Running {
 pub async fn prepare(config: &Config) -> anyhow::Result<Db> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    restrict(&config.data_dir, 0o700)?;
     let db = Db::connect(&config.database_url()).await?;
+    if config.database_url.is_none() {
+        // The database, its WAL and shared memory: the owner's alone.
+        for suffix in ["", "-wal", "-shm"] {
+            let f = config.data_dir.join(format!("anjian.db{suffix}"));
+            if f.exists() {
+                restrict(&f, 0o600)?;
+            }
+        }
+    }
     db.migrate().await?;
     let t = Instant::now();
     let report = seed::load(&db, &crate::seeds::files())
@@ -73,6 +96,20 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Db> {
         tracing::info!(?report, ms = t.elapsed().as_millis() as u64, "seeds loaded");
     }
     Ok(db)
+}
+
+/// Gives `path` the permission bits `mode` (Unix): the data dir holds the
+/// signing key, the database and every photo.
+fn restrict(path: &std::path::Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// Starts everything and returns once the listener is bound.
@@ -102,20 +139,25 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
             ..Default::default()
         },
         trusted_proxies: config.trusted_proxies.clone(),
+        limits: config.limits,
+        max_pending_photos: config.max_pending_photos,
     };
     let secret = config.secret_key()?;
-    let photos = crate::photos::photos(config, &secret, addr, &public_url)?;
+    let evidence = crate::photos::photos(config, &secret, &public_url).await?;
+    let photos = evidence.photos;
     let objects = photos.store.clone();
     let state = AppState::with_photos(db.clone(), &secret, settings, Some(photos));
-    let app = anjian_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = anjian_api::app(state);
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let limits = config.limits;
+    let server = tokio::spawn(anjian_api::server::serve(
+        listener,
+        app,
+        limits,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     let scheduler = if opts.scheduler {
         Some(anjian_scheduler::start(db.clone(), config.timezone).await?)
     } else {
@@ -131,5 +173,6 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         shutdown: Some(tx),
         server,
         scheduler,
+        internal_store: evidence.internal,
     })
 }

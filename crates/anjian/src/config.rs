@@ -61,7 +61,16 @@ pub struct Config {
     pub log_filter: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`ANJIAN_TRUSTED_PROXIES`).
     pub trusted_proxies: anjian_api::client_addr::TrustedProxies,
+    /// Listener timeouts and connection cap (`ANJIAN_MAX_CONNECTIONS`; the
+    /// timeouts are fixed but for tests).
+    pub limits: anjian_api::server::Limits,
+    /// Photos one user may have declared and not yet uploaded
+    /// (`ANJIAN_MAX_PENDING_PHOTOS`): enough for a long offline week.
+    pub max_pending_photos: i64,
 }
+
+/// Default of [`Config::max_pending_photos`].
+pub const DEFAULT_MAX_PENDING_PHOTOS: i64 = 2000;
 
 /// The default log filter: our info, the libraries' warnings.
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn";
@@ -82,6 +91,8 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
             trusted_proxies: Default::default(),
+            limits: Default::default(),
+            max_pending_photos: DEFAULT_MAX_PENDING_PHOTOS,
         }
     }
 }
@@ -107,6 +118,8 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_LOG_FORMAT",
     "ANJIAN_LOG",
     "ANJIAN_TRUSTED_PROXIES",
+    "ANJIAN_MAX_CONNECTIONS",
+    "ANJIAN_MAX_PENDING_PHOTOS",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -266,6 +279,16 @@ impl Config {
         }
         if let Some(s) = get("ANJIAN_LOG") {
             c.log_filter = s.to_owned();
+        }
+        if let Some(s) = get("ANJIAN_MAX_CONNECTIONS") {
+            c.limits.max_connections = s.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("ANJIAN_MAX_CONNECTIONS `{s}` is not a positive number")
+            })?;
+        }
+        if let Some(s) = get("ANJIAN_MAX_PENDING_PHOTOS") {
+            c.max_pending_photos = s.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("ANJIAN_MAX_PENDING_PHOTOS `{s}` is not a positive number")
+            })?;
         }
         if let Some(s) = get("ANJIAN_TRUSTED_PROXIES") {
             c.trusted_proxies = s

@@ -3,10 +3,10 @@
 //! what uploads leave behind.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anjian_api::Photos;
+use anjian_evidence::embedded::KeyPair;
 use anjian_evidence::{Embedded, ObjectStore, Processor, StoreConfig, keys};
 use anjian_store::{Actor, Db, repo};
 use anyhow::Context;
@@ -18,39 +18,41 @@ use crate::config::Config;
 
 /// Bucket of the embedded store.
 pub const EMBEDDED_BUCKET: &str = "anjian";
-const EMBEDDED_ACCESS_KEY: &str = "anjian-embedded";
+/// Key id of the server's own calls to the embedded store (loopback only).
+const INTERNAL_ACCESS_KEY: &str = "anjian-internal";
+/// Key id of the URLs handed to phones.
+const PRESIGN_ACCESS_KEY: &str = "anjian-embedded";
 
 /// Decode memory allowed in flight at once (MiB).
 const DECODE_BUDGET_MIB: u32 = 256;
 
-/// The embedded store's secret, derived from the signing key so presigned
-/// URLs stay valid across restarts.
-fn embedded_secret(secret_key: &[u8]) -> String {
+/// A secret of the embedded store, derived from the signing key so presigned
+/// URLs stay valid across restarts; `label` keeps the two key pairs apart.
+fn embedded_secret(secret_key: &[u8], label: &[u8]) -> String {
     let mut h = sha2::Sha256::new();
     h.update(b"anjian embedded object store\0");
+    h.update(label);
     h.update(secret_key);
     hex::encode(h.finalize())
 }
 
-/// The address the server can reach itself at.
-fn loopback(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() {
-        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-    } else {
-        addr
-    }
+/// Photo evidence as wired: the settings handlers use and, with the embedded
+/// store, the task serving the server's own calls to it on a loopback port.
+pub struct Evidence {
+    pub photos: Photos,
+    pub internal: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-/// The photo settings for a server bound at `addr` and linked as `public_url`.
-/// With no S3 configured, the embedded server is opened over the data dir
-/// (keys derived from `secret_key`); the caller serves it on `addr`.
-pub fn photos(
+/// The photo settings for a server linked as `public_url`. With no S3
+/// configured, the embedded server is opened over the data dir (keys derived
+/// from `secret_key`): its presigned side is for the caller to serve on the
+/// public listener; its full side is served here on a loopback port.
+pub async fn photos(
     config: &Config,
     secret_key: &[u8],
-    addr: SocketAddr,
     public_url: &str,
-) -> anyhow::Result<Photos> {
-    let (cfg, embedded) = match &config.s3 {
+) -> anyhow::Result<Evidence> {
+    let (cfg, embedded, internal) = match &config.s3 {
         Some(s3) => (
             StoreConfig {
                 endpoint: s3.endpoint.clone(),
@@ -62,35 +64,58 @@ pub fn photos(
                 region: s3.region.clone(),
                 access_key_id: s3.access_key_id.0.clone(),
                 secret_access_key: s3.secret_access_key.0.clone(),
+                presign_key: None,
             },
+            None,
             None,
         ),
         None => {
-            let secret = embedded_secret(secret_key);
+            let internal_secret = embedded_secret(secret_key, b"internal");
+            let presign_secret = embedded_secret(secret_key, b"presign");
             let root = config.data_dir.join("objects");
-            let embedded = Embedded::open(&root, EMBEDDED_BUCKET, EMBEDDED_ACCESS_KEY, &secret)
-                .with_context(|| format!("opening the object store in {}", root.display()))?;
+            let embedded = Embedded::open(
+                &root,
+                EMBEDDED_BUCKET,
+                KeyPair {
+                    id: INTERNAL_ACCESS_KEY,
+                    secret: &internal_secret,
+                },
+                KeyPair {
+                    id: PRESIGN_ACCESS_KEY,
+                    secret: &presign_secret,
+                },
+            )
+            .with_context(|| format!("opening the object store in {}", root.display()))?;
+            let listener =
+                tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+            let addr = listener.local_addr()?;
+            let task = serve_store(embedded.clone(), EMBEDDED_BUCKET, listener);
             (
                 StoreConfig {
-                    endpoint: format!("http://{}", loopback(addr)),
+                    endpoint: format!("http://{addr}"),
                     public_endpoint: public_url.trim_end_matches('/').to_owned(),
                     bucket: EMBEDDED_BUCKET.into(),
                     region: "us-east-1".into(),
-                    access_key_id: EMBEDDED_ACCESS_KEY.into(),
-                    secret_access_key: secret,
+                    access_key_id: INTERNAL_ACCESS_KEY.into(),
+                    secret_access_key: internal_secret,
+                    presign_key: Some((PRESIGN_ACCESS_KEY.into(), presign_secret)),
                 },
                 Some(embedded),
+                Some(task),
             )
         }
     };
     clear_spool(&config.data_dir.join("spool"));
-    Ok(Photos {
-        store: ObjectStore::new(&cfg),
-        processor: Processor::new(DECODE_BUDGET_MIB),
-        embedded,
-        spool_dir: config.data_dir.join("spool"),
-        upload_ttl: Duration::from_secs(15 * 60),
-        download_ttl: Duration::from_secs(5 * 60),
+    Ok(Evidence {
+        photos: Photos {
+            store: ObjectStore::new(&cfg),
+            processor: Processor::new(DECODE_BUDGET_MIB),
+            embedded,
+            spool_dir: config.data_dir.join("spool"),
+            upload_ttl: Duration::from_secs(15 * 60),
+            download_ttl: Duration::from_secs(5 * 60),
+        },
+        internal,
     })
 }
 
@@ -115,24 +140,18 @@ fn clear_spool(dir: &std::path::Path) {
 /// The object store for a command run outside the server: the embedded one
 /// is served on a loopback port of its own for as long as the command runs.
 pub async fn store_for_cli(config: &Config) -> anyhow::Result<ObjectStore> {
-    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let url = format!("http://{addr}");
-    let p = photos(config, &config.secret_key()?, addr, &url)?;
-    if let Some(e) = p.embedded.clone() {
-        serve_store(e, p.store.bucket(), listener);
-    }
-    Ok(p.store)
+    let e = photos(config, &config.secret_key()?, "http://127.0.0.1").await?;
+    Ok(e.photos.store)
 }
 
-/// Serves an embedded store alone on `listener`, until the runtime ends or
-/// the returned task is aborted.
+/// Serves every S3 operation of an embedded store on `listener` (a loopback
+/// port), until the runtime ends or the returned task is aborted.
 pub fn serve_store(
     store: Embedded,
     bucket: &str,
     listener: tokio::net::TcpListener,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
-    let app: axum::Router = store.routes(bucket, ());
+    let app: axum::Router = store.full_routes(bucket);
     tokio::spawn(async move { axum::serve(listener, app).await })
 }
 

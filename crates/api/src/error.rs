@@ -77,6 +77,7 @@ impl ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
             StatusCode::TOO_MANY_REQUESTS => "rate_limited",
             StatusCode::REQUEST_TIMEOUT => "timeout",
+            StatusCode::URI_TOO_LONG => "uri_too_long",
             _ => "internal",
         };
         let status = if code == "internal" && !status.is_server_error() {
@@ -119,6 +120,7 @@ pub fn message(code: &str, lang: Lang) -> &'static str {
             "Too many attempts; try again later",
         ),
         "timeout" => ("请求超时", "Request timed out"),
+        "uri_too_long" => ("请求地址过长", "The request URL is too long"),
         "upgrade_required" => (
             "客户端版本过旧，请升级后再同步",
             "This client's sync protocol is not supported; upgrade it",

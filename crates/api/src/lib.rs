@@ -11,6 +11,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod token;
 
@@ -146,7 +147,8 @@ pub fn app(state: AppState) -> Router {
         // are final: the error layer leaves them alone.
         router = router.merge(embedded.routes(p.store.bucket(), error::Enveloped));
     }
-    with_layers(router, state)
+    let limits = state.settings.limits;
+    server::with_limits(with_layers(router, state), limits)
 }
 
 /// The fallback and the layers every route gets: body limit, panic catching,

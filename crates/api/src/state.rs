@@ -18,6 +18,10 @@ pub struct Settings {
     pub policy: anjian_domain::DeadlinePolicy,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Timeouts and the connection cap of the listener.
+    pub limits: crate::server::Limits,
+    /// Photos one user may have declared and not yet uploaded.
+    pub max_pending_photos: i64,
 }
 
 /// Everything a handler may reach.

@@ -1,68 +1,167 @@
-//! The embedded S3 server: s3s over a directory, served on the API's own
-//! listener under `/<bucket>/`, so presigned URLs work from a phone.
+//! The embedded S3 server: s3s over a directory.
+//!
+//! It answers two ways. On the API's own listener, under `/<bucket>/`, it
+//! serves phones and browsers presigned requests only, and of those only what
+//! they need: GET and HEAD of objects, PUT of upload (staging) keys, with
+//! every `x-amz-*` header signed; those URLs are signed with a key pair that
+//! grants nothing else. The server's own calls (originals, variants, deletes,
+//! listings) go with another key pair to a loopback listener of their own,
+//! which also keeps them clear of the public listener's connection cap.
 
 use std::convert::Infallible;
 use std::path::Path;
 
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode};
+use axum::http::{Method, Request, Response, StatusCode};
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tower::ServiceExt;
+
+use crate::keys;
 
 /// Largest request body the embedded store reads.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
 const TOO_LARGE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed object size.</Message></Error>";
+const DENIED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
 
-/// An S3 server over `root`, holding `bucket`, accepting one key pair.
+/// An access key id and its secret.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyPair<'a> {
+    pub id: &'a str,
+    pub secret: &'a str,
+}
+
+/// An S3 server over `root`, holding one bucket.
 #[derive(Clone, Debug)]
 pub struct Embedded {
-    service: S3Service,
+    /// Every S3 operation, for the server's own key.
+    full: S3Service,
+    /// The presigned requests phones make, for the presigning key.
+    presigned: S3Service,
+}
+
+fn service(root: &Path, key: KeyPair<'_>) -> std::io::Result<S3Service> {
+    let fs = s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    let mut b = S3ServiceBuilder::new(fs);
+    b.set_auth(SimpleAuth::from_single(key.id, key.secret));
+    Ok(b.build())
+}
+
+fn xml(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
+/// Whether the body is declared larger than anything we store (a photo plus
+/// the framing of a chunked upload): refused before anything reads it.
+fn too_large(req: &Request<Body>) -> bool {
+    req.headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64)
+}
+
+/// Query parameters a presigned URL of ours may carry.
+fn presign_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("x-amz-")
+        || lower == "x-id"
+        || matches!(
+            lower.as_str(),
+            "response-content-type" | "response-content-disposition" | "response-cache-control"
+        )
+}
+
+/// Why a request on the public listener is refused, if it is: only presigned
+/// GET/HEAD of an object and PUT of a staging key, every `x-amz-*` header signed.
+pub fn refuse_public(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &axum::http::HeaderMap,
+    bucket: &str,
+) -> Option<&'static str> {
+    if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        return Some("not presigned");
+    }
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if get("X-Amz-Signature").is_none() || get("X-Amz-Credential").is_none() {
+        return Some("not presigned");
+    }
+    if params.iter().any(|(k, _)| !presign_param(k)) {
+        return Some("operation not allowed");
+    }
+    let signed: Vec<String> = get("X-Amz-SignedHeaders")
+        .unwrap_or("")
+        .split(';')
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let unsigned_amz = headers
+        .keys()
+        .any(|h| h.as_str().starts_with("x-amz-") && !signed.iter().any(|s| s == h.as_str()));
+    if unsigned_amz {
+        return Some("unsigned x-amz header");
+    }
+    let key = path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(bucket))
+        .and_then(|p| p.strip_prefix('/'))
+        .unwrap_or("");
+    if key.is_empty() || key.ends_with('/') {
+        return Some("not an object");
+    }
+    match *method {
+        Method::GET | Method::HEAD => None,
+        Method::PUT if key.starts_with(keys::STAGING_PREFIX) => None,
+        _ => Some("operation not allowed"),
+    }
 }
 
 impl Embedded {
-    /// Creates `root/bucket` when missing.
+    /// Creates `root/bucket` when missing. `full` may do everything; `presign`
+    /// signs the URLs handed to phones.
     pub fn open(
         root: &Path,
         bucket: &str,
-        access_key_id: &str,
-        secret_access_key: &str,
+        full: KeyPair<'_>,
+        presign: KeyPair<'_>,
     ) -> std::io::Result<Embedded> {
         std::fs::create_dir_all(root.join(bucket))?;
-        let fs =
-            s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-        let mut b = S3ServiceBuilder::new(fs);
-        b.set_auth(SimpleAuth::from_single(access_key_id, secret_access_key));
-        Ok(Embedded { service: b.build() })
+        Ok(Embedded {
+            full: service(root, full)?,
+            presigned: service(root, presign)?,
+        })
     }
 
-    /// Answers one S3 request. S3's own XML errors go back unchanged, marked
-    /// with `marker` so the API's error layer leaves them alone.
-    pub async fn call<M: Clone + Send + Sync + 'static>(
-        &self,
+    /// Answers one S3 request with `svc`. S3's own XML errors go back
+    /// unchanged, marked with `marker` so the API's error layer leaves them alone.
+    async fn call<M: Clone + Send + Sync + 'static>(
+        svc: S3Service,
         req: Request<Body>,
         marker: M,
     ) -> Response<Body> {
-        // Nothing we store is larger than a photo (plus the framing of a
-        // chunked upload); a larger body is refused before s3s reads it.
-        let declared = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY as u64) {
-            let mut resp = Response::new(Body::from(TOO_LARGE));
-            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            resp.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/xml"),
-            );
+        if too_large(&req) {
+            let mut resp = xml(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE);
             resp.extensions_mut().insert(marker);
             return resp;
         }
         let req = req.map(|b| Body::new(http_body_util::Limited::new(b, MAX_BODY)));
-        match self.service.clone().oneshot(req).await {
+        match svc.oneshot(req).await {
             Ok(resp) => {
                 let mut resp = resp.map(Body::new);
                 resp.extensions_mut().insert(marker);
@@ -77,36 +176,138 @@ impl Embedded {
         }
     }
 
-    /// Routes `/<bucket>`, `/<bucket>/` and `/<bucket>/<key>` to this store;
-    /// responses carry `marker`.
+    /// The public routes: `/<bucket>`, `/<bucket>/` and `/<bucket>/<key>`,
+    /// presigned requests only (see [`refuse_public`]); responses carry `marker`.
     pub fn routes<S, M>(self, bucket: &str, marker: M) -> axum::Router<S>
     where
         S: Clone + Send + Sync + 'static,
         M: Clone + Send + Sync + 'static,
     {
-        let svc = self.service(marker);
+        let svc = self.presigned;
+        let b = bucket.to_owned();
+        Self::router(bucket, move |req: Request<Body>| {
+            let svc = svc.clone();
+            let marker = marker.clone();
+            let refused = if too_large(&req) {
+                None // answered 413 by `call`
+            } else {
+                refuse_public(
+                    req.method(),
+                    req.uri().path(),
+                    req.uri().query(),
+                    req.headers(),
+                    &b,
+                )
+            };
+            async move {
+                if let Some(why) = refused {
+                    tracing::info!(reason = why, "object store request refused");
+                    let mut resp = xml(StatusCode::FORBIDDEN, DENIED);
+                    resp.extensions_mut().insert(marker);
+                    return resp;
+                }
+                Self::call(svc, req, marker).await
+            }
+        })
+    }
+
+    /// Every S3 operation under `/<bucket>`, for the server's own key: for a
+    /// loopback listener of its own, never the public one.
+    pub fn full_routes<S>(self, bucket: &str) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let svc = self.full;
+        Self::router(bucket, move |req: Request<Body>| {
+            Self::call(svc.clone(), req, ())
+        })
+    }
+
+    fn router<S, F, Fut>(bucket: &str, f: F) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        F: Fn(Request<Body>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
+    {
+        let svc = tower::service_fn(move |req: Request<Body>| {
+            let fut = f(req);
+            async move { Ok::<_, Infallible>(fut.await) }
+        });
         axum::Router::new()
             .route_service(&format!("/{bucket}"), svc.clone())
             .route_service(&format!("/{bucket}/"), svc.clone())
             .route_service(&format!("/{bucket}/{{*key}}"), svc)
     }
+}
 
-    fn service<M: Clone + Send + Sync + 'static>(
-        self,
-        marker: M,
-    ) -> impl tower::Service<
-        Request<Body>,
-        Response = Response<Body>,
-        Error = Infallible,
-        Future = impl Send + 'static,
-    > + Clone
-    + Send
-    + Sync
-    + 'static {
-        tower::service_fn(move |req: Request<Body>| {
-            let this = self.clone();
-            let marker = marker.clone();
-            async move { Ok::<_, Infallible>(this.call(req, marker).await) }
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    const SIGNED: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k%2F20261130%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261130T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host%3Bx-amz-checksum-sha256&X-Amz-Signature=abc&x-id=PutObject";
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn phones_get_objects_and_put_uploads_and_nothing_else() {
+        let r = |m: Method, path: &str, q: &str, h: &[(&'static str, &'static str)]| {
+            refuse_public(&m, path, Some(q), &headers(h), "anjian")
+        };
+        assert_eq!(r(Method::GET, "/anjian/preview/ab.jpg", SIGNED, &[]), None);
+        assert_eq!(r(Method::HEAD, "/anjian/originals/ab", SIGNED, &[]), None);
+        assert_eq!(
+            r(
+                Method::PUT,
+                "/anjian/staging/x",
+                SIGNED,
+                &[("x-amz-checksum-sha256", "y")]
+            ),
+            None
+        );
+        // Not presigned, or signed in a header.
+        assert!(r(Method::GET, "/anjian/preview/ab.jpg", "", &[]).is_some());
+        assert!(
+            r(
+                Method::GET,
+                "/anjian/preview/ab.jpg",
+                SIGNED,
+                &[("authorization", "AWS4 x")]
+            )
+            .is_some()
+        );
+        // Other operations and keys.
+        assert!(r(Method::PUT, "/anjian/originals/ab", SIGNED, &[]).is_some());
+        assert!(r(Method::DELETE, "/anjian/staging/x", SIGNED, &[]).is_some());
+        assert!(r(Method::POST, "/anjian/staging/x", SIGNED, &[]).is_some());
+        assert!(r(Method::GET, "/anjian/", SIGNED, &[]).is_some());
+        assert!(r(Method::GET, "/anjian/x", &format!("{SIGNED}&acl="), &[]).is_some());
+        assert!(
+            r(
+                Method::GET,
+                "/anjian/x",
+                &format!("{SIGNED}&list-type=2"),
+                &[]
+            )
+            .is_some()
+        );
+        // Unsigned x-amz headers would be executed by the store.
+        for h in [
+            "x-amz-copy-source",
+            "x-amz-meta-owner",
+            "x-amz-tagging",
+            "x-amz-acl",
+        ] {
+            assert!(
+                r(Method::PUT, "/anjian/staging/x", SIGNED, &[(h, "v")]).is_some(),
+                "{h}"
+            );
+        }
     }
 }

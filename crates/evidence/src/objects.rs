@@ -23,6 +23,10 @@ pub struct StoreConfig {
     pub region: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// A key pair of its own for presigned URLs, when the store grants it
+    /// less than the server's own (the embedded store: only what phones need).
+    /// `None`: URLs are signed with the server's key.
+    pub presign_key: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -93,14 +97,8 @@ pub struct ObjectStore {
     bucket: String,
 }
 
-fn client(cfg: &StoreConfig, endpoint: &str) -> Client {
-    let creds = Credentials::new(
-        cfg.access_key_id.clone(),
-        cfg.secret_access_key.clone(),
-        None,
-        None,
-        "anjian",
-    );
+fn client(cfg: &StoreConfig, endpoint: &str, (key_id, secret): (&str, &str)) -> Client {
+    let creds = Credentials::new(key_id, secret, None, None, "anjian");
     let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
         .operation_attempt_timeout(Duration::from_secs(60))
@@ -119,8 +117,19 @@ fn client(cfg: &StoreConfig, endpoint: &str) -> Client {
 impl ObjectStore {
     pub fn new(cfg: &StoreConfig) -> ObjectStore {
         ObjectStore {
-            client: client(cfg, &cfg.endpoint),
-            presigner: client(cfg, &cfg.public_endpoint),
+            client: client(
+                cfg,
+                &cfg.endpoint,
+                (&cfg.access_key_id, &cfg.secret_access_key),
+            ),
+            presigner: client(
+                cfg,
+                &cfg.public_endpoint,
+                cfg.presign_key.as_ref().map_or(
+                    (cfg.access_key_id.as_str(), cfg.secret_access_key.as_str()),
+                    |(k, s)| (k.as_str(), s.as_str()),
+                ),
+            ),
             bucket: cfg.bucket.clone(),
         }
     }

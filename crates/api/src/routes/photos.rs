@@ -47,10 +47,17 @@ fn unprocessable(code: &'static str, reason: &str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code).with_details(json!({ "reason": reason }))
 }
 
+/// The refusal of an image. What the decoder said goes to the log only: its
+/// wording is no part of the contract and may echo the file.
 fn image_err(e: ImageError) -> ApiError {
+    tracing::info!(error = %e, "photo refused");
     match e {
-        ImageError::NotAnImage(r) => unprocessable("not_an_image", &r),
-        ImageError::TooLarge(r) => unprocessable("image_too_large", &r),
+        ImageError::NotAnImage(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_an_image")
+        }
+        ImageError::TooLarge(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "image_too_large")
+        }
     }
 }
 
@@ -66,6 +73,7 @@ fn out(auth: &Auth, p: photo::Model) -> PhotoOut {
         (status = 201, body = DeclaredPhotoOut, description = "declared; upload the bytes"),
         (status = 200, body = DeclaredPhotoOut, description = "these bytes are already stored: processed"),
         (status = 409, body = ErrorEnvelope, description = "another photo has this id"),
+        (status = 429, body = ErrorEnvelope, description = "too many photos declared and not yet uploaded"),
         (status = 503, body = ErrorEnvelope, description = "object store unreachable")))]
 pub async fn declare(
     State(state): State<AppState>,
@@ -73,7 +81,14 @@ pub async fn declare(
     ApiJson(body): ApiJson<PhotoIn>,
 ) -> ApiResult<Response> {
     let ph = photos(&state)?;
-    let m = repo::declare(&state.db, auth.actor(), &auth.user, body.into()).await?;
+    let m = repo::declare(
+        &state.db,
+        auth.actor(),
+        &auth.user,
+        body.into(),
+        state.settings.max_pending_photos,
+    )
+    .await?;
     if m.status == PROCESSED {
         let body = DeclaredPhotoOut {
             photo: out(&auth, m),

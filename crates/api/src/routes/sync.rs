@@ -70,7 +70,10 @@ pub async fn push(
         &auth.user,
         body.device_id,
         body.mutations,
-        &state.settings.policy,
+        &sync::apply::PushSettings {
+            policy: state.settings.policy,
+            max_pending_photos: state.settings.max_pending_photos,
+        },
     )
     .await
     .map_err(|e| match e {

@@ -9,7 +9,8 @@ use anjian_domain::{Error, FieldErrors};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -43,7 +44,15 @@ fn valid_sha256(s: &str) -> bool {
 /// Declares a photo inside `tx`. Declaring the same photo again returns it as
 /// it is; bytes of a processed photo the user may already see make it
 /// processed at once.
-pub async fn declare_in(tx: &mut WriteTx, user: &User, p: Declare) -> Result<photo::Model> {
+///
+/// A new declaration that must be uploaded is refused with `rate_limited`
+/// while the user has `max_pending` photos waiting for their bytes.
+pub async fn declare_in(
+    tx: &mut WriteTx,
+    user: &User,
+    p: Declare,
+    max_pending: i64,
+) -> Result<photo::Model> {
     let mut f = FieldErrors::new();
     if !valid_sha256(&p.sha256) {
         f.add("sha256", "invalid");
@@ -105,6 +114,18 @@ pub async fn declare_in(tx: &mut WriteTx, user: &User, p: Declare) -> Result<pho
     };
     if let Some(o) = stored {
         apply_stored(&mut m, &o, now);
+    } else {
+        let pending = photo::Entity::find()
+            .filter(photo::Column::DeclaredBy.eq(user.user.id))
+            .filter(photo::Column::Status.eq(PENDING))
+            .count(tx.txn())
+            .await
+            .map_err(db_err)?;
+        if pending as i64 >= max_pending {
+            return Err(Error::RateLimited {
+                retry_after_secs: 60,
+            });
+        }
     }
     tx.insert("photo.declare", m).await
 }
@@ -123,9 +144,15 @@ fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Ut
 }
 
 /// Declares a photo in a transaction of its own. `true` when it was created now.
-pub async fn declare(db: &Db, actor: Actor, user: &User, p: Declare) -> Result<photo::Model> {
+pub async fn declare(
+    db: &Db,
+    actor: Actor,
+    user: &User,
+    p: Declare,
+    max_pending: i64,
+) -> Result<photo::Model> {
     let mut tx = db.write(actor).await?;
-    let m = declare_in(&mut tx, user, p).await?;
+    let m = declare_in(&mut tx, user, p, max_pending).await?;
     tx.commit().await?;
     Ok(m)
 }

@@ -47,6 +47,9 @@ pub enum MutErr {
     },
     /// The database failed; the push stops here.
     Internal(Error),
+    /// Not now (the user's photos waiting for upload are at their cap): the
+    /// push stops before this mutation, which is neither applied nor refused.
+    Deferred,
 }
 
 impl MutErr {
@@ -68,7 +71,7 @@ impl MutErr {
                 }
                 _ => ("rejected", "internal", None),
             },
-            MutErr::Internal(_) => ("rejected", "internal", None),
+            MutErr::Internal(_) | MutErr::Deferred => ("rejected", "internal", None),
         }
     }
 
@@ -86,7 +89,7 @@ impl MutErr {
         match self {
             MutErr::Rejected { entity_id, .. } => *entity_id,
             MutErr::Conflict { hazard_id, .. } => *hazard_id,
-            MutErr::Internal(_) => None,
+            MutErr::Internal(_) | MutErr::Deferred => None,
         }
     }
 }
@@ -157,13 +160,23 @@ fn parse<T: DeserializeOwned>(entity_type: &'static str, v: &Value) -> Step<T> {
     })
 }
 
+/// What a push is applied with, from the server's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PushSettings {
+    /// Default deadlines and the office time zone.
+    pub policy: DeadlinePolicy,
+    /// Photos a user may have declared and not yet uploaded.
+    pub max_pending_photos: i64,
+}
+
 /// Applies one mutation inside the caller's savepoint.
 pub async fn apply(
     tx: &mut WriteTx,
     user: &User,
     m: &Mutation,
-    policy: &DeadlinePolicy,
+    settings: &PushSettings,
 ) -> Step<Applied> {
+    let policy = &settings.policy;
     match m.kind.as_str() {
         "inspection.create" => inspection_create(tx, user, parse("inspection", &m.payload)?).await,
         "hazard.create" => hazard_create(tx, user, parse("hazard", &m.payload)?, policy).await,
@@ -178,7 +191,15 @@ pub async fn apply(
             .await
         }
         "hazard.review" => hazard_review(tx, user, parse("hazard", &m.payload)?).await,
-        "photo.declare" => photo_declare(tx, user, parse("photo", &m.payload)?).await,
+        "photo.declare" => {
+            photo_declare(
+                tx,
+                user,
+                parse("photo", &m.payload)?,
+                settings.max_pending_photos,
+            )
+            .await
+        }
         _ => Err(MutErr::Rejected {
             entity_type: None,
             entity_id: None,
@@ -1102,12 +1123,20 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
     })
 }
 
-async fn photo_declare(tx: &mut WriteTx, user: &User, p: Declare) -> Step<Applied> {
+async fn photo_declare(
+    tx: &mut WriteTx,
+    user: &User,
+    p: Declare,
+    max_pending: i64,
+) -> Step<Applied> {
     const ET: &str = "photo";
     let id = p.id;
-    let m = crate::repo::photos::declare_in(tx, user, p)
-        .await
-        .map_err(rej(ET, Some(id)))?;
+    let m = match crate::repo::photos::declare_in(tx, user, p, max_pending).await {
+        // Past the cap the push stops here, as at a gap: the phone uploads
+        // what it declared, then pushes again; nothing is refused for good.
+        Err(Error::RateLimited { .. }) => return Err(MutErr::Deferred),
+        r => r.map_err(rej(ET, Some(id)))?,
+    };
     Ok(Applied {
         entity_type: ET,
         entity_id: m.id,

@@ -5,7 +5,7 @@
 //! `last_processed_seq` advances with them. A rejected or conflicting mutation
 //! is recorded and the queue moves on. Nothing is answered before the commit.
 
-use anjian_domain::{DeadlinePolicy, Error, Result};
+use anjian_domain::{Error, Result};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::apply::{self, Applied, MutErr};
+use super::apply::{self, Applied, MutErr, PushSettings};
 
 /// Writes the buffered creates; a create whose id turned out to be taken (by a
 /// concurrent push) gets a `conflict` outcome instead of `applied`, one whose
@@ -258,8 +258,9 @@ pub async fn push(
     user: &User,
     device_id: Uuid,
     mut mutations: Vec<Mutation>,
-    policy: &DeadlinePolicy,
+    settings: &PushSettings,
 ) -> Result<PushAnswer> {
+    let policy = &settings.policy;
     claim_device(db, device_id, user.user.id).await?;
     mutations.sort_by_key(|m| m.seq);
     let mut tx = db.write(actor).await?;
@@ -355,10 +356,15 @@ pub async fn push(
             Ok(None) => {
                 flush(&mut tx, &mut buffer, &mut results, &mut outcomes).await?;
                 let sp = tx.savepoint().await?;
-                let r = apply::with_prefetched(pre.clone(), apply::apply(&mut tx, user, m, policy))
-                    .await;
+                let r =
+                    apply::with_prefetched(pre.clone(), apply::apply(&mut tx, user, m, settings))
+                        .await;
                 match &r {
                     Ok(_) => tx.release_savepoint(sp).await?,
+                    Err(MutErr::Deferred) => {
+                        tx.rollback_to_savepoint(sp).await?;
+                        break;
+                    }
                     Err(MutErr::Internal(e)) if crate::db::refused_content(e) => {
                         // The database refused this mutation's content: its
                         // outcome, not the device's whole queue.
