@@ -231,14 +231,14 @@ async fn enterprise_user_sees_only_its_own() {
 }
 
 fn new_enterprise(village: &str, code: &str) -> Value {
-    json!({"credit_code": code, "name": "南京测试精密机械有限公司", "address": "江宁区禄口街道空港一村1号",
+    json!({"credit_code": code, "name": "常州测试精密机械有限公司", "address": "新北区罗溪镇空港一村1号",
         "village_id": village, "industry_code": "C3484", "scale": "below", "risk_tags": ["dust"],
         "contact_name": "张伟", "contact_phone": "13912345678", "location": {"lat": 31.75, "lon": 118.86}})
 }
 
 /// A valid credit code that is not on the seeded roster.
 fn fresh_code(n: u32) -> String {
-    CreditCode::complete(&format!("91320115MA9T{n:05}"))
+    CreditCode::complete(&format!("91320411MA9T{n:05}"))
         .unwrap()
         .to_string()
 }
@@ -279,7 +279,7 @@ async fn create_then_patch_with_if_match() {
     let (s, e2) = app
         .send(patch(
             "1",
-            json!({"name": "南京测试精密机械股份有限公司", "location": null}),
+            json!({"name": "常州测试精密机械股份有限公司", "location": null}),
         ))
         .await;
     assert_eq!(s, StatusCode::OK, "{e2}");
@@ -292,7 +292,7 @@ async fn create_then_patch_with_if_match() {
     );
     assert_eq!(b["error"]["details"]["current_version"], 2);
     let (_, now) = app.get(&format!("/api/v1/enterprises/{id}"), &office).await;
-    assert_eq!(now["name"], "南京测试精密机械股份有限公司");
+    assert_eq!(now["name"], "常州测试精密机械股份有限公司");
     // Invalid changes are rejected with field reasons and change nothing.
     let (s, b) = app
         .send(patch("2", json!({"scale": "huge", "contact_phone": "12"})))
@@ -332,7 +332,7 @@ async fn bad_enterprises_are_rejected_and_nothing_is_written() {
     let audit = app.count("audit_log").await;
     let cases: Vec<(Value, StatusCode, &str)> = vec![
         (
-            new_enterprise(&villages[0], "91320115MA9T000010"),
+            new_enterprise(&villages[0], "91320411MA9T000010"),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
@@ -422,10 +422,10 @@ async fn csv_import_creates_updates_and_rejects_rows_independently() {
         "统一社会信用代码,企业名称,地址,村社区,行业代码,规模,风险标签,状态,联系人,联系电话\n",
     );
     csv.push_str(&row(e0, e0["name"].as_str().unwrap())); // row 2: unchanged
-    csv.push_str(&row(e1, "南京导入更名机械有限公司")); // row 3: updated
-    csv.push_str(&format!("{},南京新导入五金制品有限公司,禄口街道1号,空港二村,C3389,below,dust|vocs,operating,李娜,13812345678\n", fresh_code(4))); // row 4: created
+    csv.push_str(&row(e1, "常州导入更名机械有限公司")); // row 3: updated
+    csv.push_str(&format!("{},常州新导入五金制品有限公司,罗溪镇1号,空港二村,C3389,below,dust|vocs,operating,李娜,13812345678\n", fresh_code(4))); // row 4: created
     csv.push_str(
-        "91320115MA9T000010,坏代码公司,某地,空港二村,C3389,below,,operating,李娜,13812345678\n",
+        "91320411MA9T000010,坏代码公司,某地,空港二村,C3389,below,,operating,李娜,13812345678\n",
     ); // row 5: bad checksum
     csv.push_str(&format!(
         "{},未知村公司,某地,火星村,C3389,below,,operating,李娜,13812345678\n",
@@ -469,7 +469,7 @@ async fn csv_import_creates_updates_and_rejects_rows_independently() {
             &admin,
         )
         .await;
-    assert_eq!(e1_now["name"], "南京导入更名机械有限公司");
+    assert_eq!(e1_now["name"], "常州导入更名机械有限公司");
     assert_eq!(e1_now["version"], e1["version"].as_i64().unwrap() + 1);
     // Importing the same file again changes nothing more.
     let (_, b2) = app
@@ -513,9 +513,9 @@ async fn xlsx_import_reads_the_first_sheet() {
     let code = fresh_code(6);
     let row = [
         code.as_str(),
-        "南京表格导入塑料制品厂",
-        "禄口街道2号",
-        "320115108003",
+        "常州表格导入塑料制品厂",
+        "罗溪镇2号",
+        "320411108003",
         "C2929",
         "below",
         "vocs",

@@ -228,7 +228,7 @@ const INDUSTRIES: &[Industry] = &[
 ];
 
 const PLACES: &[&str] = &[
-    "禄口", "空港", "江宁", "金陵", "宁南", "秣陵", "石埝", "铜山", "南京", "苏宁", "溧塘", "天印",
+    "罗溪", "空港", "新北", "龙城", "汤庄", "王下", "高巷", "邱庄", "窑丼", "罗浮", "奔牛", "春江",
 ];
 const BRANDS: &[&str] = &[
     "华信", "恒达", "瑞丰", "鑫源", "永固", "长江", "宏图", "天诚", "联创", "金鼎", "佳禾", "盛邦",
@@ -244,25 +244,27 @@ const SUFFIXES: &[(&str, usize)] = &[
     ("股份有限公司", 2),
     ("经营部", 10),
 ];
+/// Streets of the synthetic addresses; the first three are named in the
+/// town's own work summary, the rest are plausible, not looked up.
 const ROADS: &[&str] = &[
-    "空港路",
-    "飞天大道",
-    "禄口大道",
-    "机场路",
+    "黄河西路",
+    "罗浮山路",
+    "罗南路",
+    "空港大道",
+    "罗溪路",
+    "汤庄路",
+    "王下路",
+    "高巷路",
+    "邱庄路",
+    "窑丼路",
     "航兴路",
-    "航运路",
-    "龙眠大道",
-    "铜山路",
-    "石埝路",
-    "宁丹路",
-    "彩虹路",
+    "机场路",
+    "孟河路",
+    "东风路",
     "民航路",
     "通港路",
     "长兴路",
-    "溧水路",
-    "秣周路",
-    "蟠龙路",
-    "云台山路",
+    "新桥路",
 ];
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -275,35 +277,43 @@ const GIVEN: &[&str] = &[
     "立新", "文斌", "玉兰", "建国", "小军",
 ];
 
-/// (code, weight) of the 12 villages in `seeds/villages.yaml`.
+/// (code, weight) of the 12 villages and communities in `seeds/villages.yaml`
+/// (synthetic codes under 新北区, 320411: the real ones can't be looked up here).
 const VILLAGES: &[(&str, usize)] = &[
-    ("320115108001", 14),
-    ("320115108002", 11),
-    ("320115108003", 9),
-    ("320115108004", 8),
-    ("320115108005", 8),
-    ("320115108006", 7),
-    ("320115108007", 10),
-    ("320115108008", 6),
-    ("320115108009", 9),
-    ("320115108010", 7),
-    ("320115108011", 5),
-    ("320115108012", 6),
+    ("320411108001", 14),
+    ("320411108002", 12),
+    ("320411108003", 11),
+    ("320411108004", 7),
+    ("320411108005", 6),
+    ("320411108006", 6),
+    ("320411108007", 10),
+    ("320411108008", 8),
+    ("320411108009", 8),
+    ("320411108010", 7),
+    ("320411108011", 7),
+    ("320411108012", 9),
 ];
 const VILLAGE_NAMES: &[&str] = &[
     "罗溪社区",
-    "汤庄社区",
+    "汤庄村",
+    "王下村",
+    "高巷村",
+    "窑丼村",
+    "邱庄村",
     "空港一村",
     "空港二村",
     "空港三村",
     "空港四村",
     "空港五村",
-    "空港六村",
-    "空港七村",
     "空港八村",
-    "邱庄社区",
-    "王下社区",
 ];
+
+/// The registration-authority part of the credit codes: 常州市新北区.
+const AREA_CODE: &str = "320411";
+
+/// Tags the town counts exactly (its 2021 work summary): 112 enterprises
+/// brought under standard hazardous-waste management, 230 key units.
+const COUNTED_TAGS: &[(&str, usize)] = &[("hazardous_waste", 112), ("fire_key_unit", 230)];
 
 fn weighted<'a, T>(rng: &mut Rng, xs: &'a [(T, usize)]) -> &'a T {
     let total: usize = xs.iter().map(|(_, w)| w).sum();
@@ -349,15 +359,13 @@ pub fn generate() -> String {
         .collect();
     let mut codes = HashSet::new();
     let mut names = HashSet::new();
-    let mut out = String::from(
-        "credit_code,name,address,village,industry_code,scale,risk_tags,status,contact_name,contact_phone,lat,lon\n",
-    );
+    let mut rows: Vec<Row> = Vec::with_capacity(ROSTER_SIZE);
     while codes.len() < ROSTER_SIZE {
         let ind = &INDUSTRIES[*weighted(&mut rng, &industry_weights)];
         let suffix = *weighted(&mut rng, SUFFIXES);
         let individual = suffix == "经营部";
         let name = format!(
-            "南京{}{}{}{}",
+            "常州{}{}{}{}",
             rng.pick(PLACES),
             rng.pick(BRANDS),
             ind.word,
@@ -365,7 +373,7 @@ pub fn generate() -> String {
         );
         let name = if names.contains(&name) {
             format!(
-                "南京{}{}{}{}",
+                "常州{}{}{}{}",
                 rng.pick(BRANDS),
                 rng.pick(PLACES),
                 ind.word,
@@ -379,7 +387,7 @@ pub fn generate() -> String {
         }
         // 91: enterprise registered with market regulation; 92: individual business.
         let first17 = format!(
-            "{}320115{}",
+            "{}{AREA_CODE}{}",
             if individual { "92" } else { "91" },
             org_code(&mut rng)
         );
@@ -391,7 +399,7 @@ pub fn generate() -> String {
         }
         let v = *weighted(&mut rng, &village_idx);
         let address = format!(
-            "江苏省南京市江宁区禄口街道{}{}{}号",
+            "江苏省常州市新北区罗溪镇{}{}{}号",
             VILLAGE_NAMES[v],
             rng.pick(ROADS),
             1 + rng.below(388)
@@ -401,9 +409,10 @@ pub fn generate() -> String {
         } else {
             "below"
         };
-        let tags: Vec<&str> = ind
+        let tags: Vec<&'static str> = ind
             .tags
             .iter()
+            .filter(|(t, _)| !COUNTED_TAGS.iter().any(|(c, _)| c == t))
             .filter(|(_, p)| rng.chance(*p))
             .map(|(t, _)| *t)
             .collect();
@@ -422,17 +431,56 @@ pub fn generate() -> String {
             "189", "133", "177", "199",
         ]);
         let phone = format!("{prefix}{:08}", rng.below(100_000_000));
-        let lat = 31.715 + rng.below(7000) as f64 / 100_000.0;
-        let lon = 118.815 + rng.below(9000) as f64 / 100_000.0;
-        let _ = writeln!(
-            out,
-            "{code},{name},{address},{},{},{scale},{},{status},{contact},{phone},{lat:.5},{lon:.5}",
-            VILLAGES[v].0,
-            ind.code,
-            tags.join("|"),
-        );
+        // Around 常州奔牛国际机场, north-west of the city.
+        let lat = 31.900 + rng.below(7000) as f64 / 100_000.0;
+        let lon = 119.740 + rng.below(9000) as f64 / 100_000.0;
+        rows.push(Row {
+            line: format!(
+                "{code},{name},{address},{},{},{scale},",
+                VILLAGES[v].0, ind.code
+            ),
+            tail: format!(",{status},{contact},{phone},{lat:.5},{lon:.5}"),
+            industry: ind,
+            tags,
+        });
+    }
+    for (tag, count) in COUNTED_TAGS {
+        // Exactly `count` enterprises, drawn with the weight their industry
+        // gives the tag (weighted sampling without replacement: the largest
+        // u^(1/w) keys win).
+        let mut keyed: Vec<(f64, usize)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let w = r.industry.tags.iter().find(|(t, _)| t == tag)?.1;
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                Some((u.powf(1.0 / w), i))
+            })
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, i) in keyed.into_iter().take(*count) {
+            rows[i].tags.push(tag);
+        }
+    }
+    let mut out = String::from(
+        "credit_code,name,address,village,industry_code,scale,risk_tags,status,contact_name,contact_phone,lat,lon\n",
+    );
+    for r in rows {
+        let mut tags = r.tags;
+        tags.sort_by_key(|t| anjian_domain::RiskTag::parse(t));
+        let _ = writeln!(out, "{}{}{}", r.line, tags.join("|"), r.tail);
     }
     out
+}
+
+/// A roster row before its counted tags are drawn.
+struct Row {
+    /// The columns up to the tags, with the trailing comma.
+    line: String,
+    /// The columns after the tags, with the leading comma.
+    tail: String,
+    industry: &'static Industry,
+    tags: Vec<&'static str>,
 }
 
 #[cfg(test)]
@@ -470,6 +518,16 @@ mod tests {
                 / ROSTER_SIZE as f64
         };
         // Plausible proportions for a town of light industry around an airport.
+        // What the town's work summary counts.
+        assert_eq!(
+            (with("hazardous_waste") * ROSTER_SIZE as f64).round(),
+            112.0
+        );
+        assert_eq!((with("fire_key_unit") * ROSTER_SIZE as f64).round(), 230.0);
+        for r in &rows {
+            assert!(r[0][2..8] == *AREA_CODE, "{}", r[0]);
+            assert!(r[2].starts_with("江苏省常州市新北区罗溪镇"), "{}", r[2]);
+        }
         assert!((0.05..0.25).contains(&with("dust")));
         assert!((0.05..0.25).contains(&with("hazardous_chemicals")));
         assert!((0.0..0.05).contains(&with("phosphorus")));

@@ -242,8 +242,8 @@ mod draft_tests {
     fn good() -> EnterpriseDraft {
         EnterpriseDraft {
             credit_code: "91350100M000100Y43".into(),
-            name: "南京禄口精密机械有限公司".into(),
-            address: "江宁区禄口街道空港一村18号".into(),
+            name: "常州罗溪精密机械有限公司".into(),
+            address: "新北区罗溪镇空港一村18号".into(),
             village_id: Some(uuid::Uuid::now_v7()),
             industry_code: "C3311".into(),
             scale: "below".into(),
