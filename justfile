@@ -30,6 +30,11 @@ roster:
 clean-test-dbs:
     psql {{pg}} -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'anjian\_t\_%' OR datname LIKE 'anjian\_crash\_%' OR datname LIKE 'anjian\_tpl\_%'" | while read -r db; do psql {{pg}} -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
 
+# Fuzz the API from its OpenAPI document with schemathesis, as every role
+# (`just fuzz postgres 100`, `just fuzz sqlite 40 admin`); needs `pip install schemathesis`.
+fuzz backend="sqlite" examples="40" *roles="":
+    bash tests/fuzz/fuzz.sh {{backend}} {{examples}} {{roles}}
+
 # Benchmarks (`just bench sync`), on PostgreSQL; they print a table.
 bench what:
     ANJIAN_TEST_DATABASE_URL={{pg}} cargo bench -p anjian-tests --bench {{what}}

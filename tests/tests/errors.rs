@@ -319,7 +319,7 @@ async fn a_nul_or_control_character_is_a_422_everywhere_never_a_500() {
     for path in [
         "/api/v1/enterprises?q=%00",
         "/api/v1/audit?entity_type=a%00b",
-        "/api/v1/hazards?status=%1B",
+        "/api/v1/hazards?cursor=%1B",
     ] {
         let (s, b) = app.get(path, &admin).await;
         assert_eq!(

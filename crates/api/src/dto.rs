@@ -1,6 +1,6 @@
 //! Wire types of api.md, separate from the database entities.
 
-use anjian_domain::{Bounded, Text};
+use anjian_domain::{Bounded, EnterpriseStatus, RiskTag, Role, Scale, Text};
 use anjian_store::entity::{audit_log, campaign, checklist_item, enterprise, village};
 use anjian_store::repo::users::User;
 use anjian_store::repo::{campaigns, enterprises, templates};
@@ -109,12 +109,18 @@ pub struct EnterpriseIn {
     pub name: Text<200>,
     pub address: Text<300>,
     pub village_id: Uuid,
+    /// GB/T 4754 industry code, a letter and 2 to 4 digits.
+    #[schema(value_type = String, pattern = "^[A-T][0-9]{2,4}$")]
     pub industry_code: Text<5>,
+    // Enumerations are read as text so that every field's reason is reported
+    // at once (the roster's own validation), and documented as what they are.
+    #[schema(value_type = Scale)]
     pub scale: Text<8>,
     #[serde(default)]
-    #[schema(value_type = Vec<Text<32>>, max_items = 32)]
+    #[schema(value_type = Vec<RiskTag>, max_items = 32)]
     pub risk_tags: Bounded<Text<32>, 32>,
     #[serde(default)]
+    #[schema(value_type = Option<EnterpriseStatus>)]
     pub status: Option<Text<16>>,
     pub contact_name: Text<50>,
     pub contact_phone: Text<20>,
@@ -130,10 +136,13 @@ pub struct EnterprisePatch {
     pub name: Option<Text<200>>,
     pub address: Option<Text<300>>,
     pub village_id: Option<Uuid>,
+    #[schema(value_type = Option<String>, pattern = "^[A-T][0-9]{2,4}$")]
     pub industry_code: Option<Text<5>>,
+    #[schema(value_type = Option<Scale>)]
     pub scale: Option<Text<8>>,
-    #[schema(value_type = Option<Vec<Text<32>>>, max_items = 32)]
+    #[schema(value_type = Option<Vec<RiskTag>>, max_items = 32)]
     pub risk_tags: Option<Bounded<Text<32>, 32>>,
+    #[schema(value_type = Option<EnterpriseStatus>)]
     pub status: Option<Text<16>>,
     pub contact_name: Option<Text<50>>,
     pub contact_phone: Option<Text<20>>,
@@ -269,7 +278,7 @@ pub struct CampaignTargetIn {
     #[schema(value_type = Vec<Uuid>, max_items = 500)]
     pub village_ids: Bounded<Uuid, 500>,
     #[serde(default)]
-    #[schema(value_type = Vec<Text<32>>, max_items = 32)]
+    #[schema(value_type = Vec<RiskTag>, max_items = 32)]
     pub risk_tags: Bounded<Text<32>, 32>,
 }
 
@@ -345,7 +354,7 @@ pub struct UserIn {
     /// 3 to 32 of `a-z 0-9 . _ -`.
     pub username: Text<32>,
     pub display_name: Text<100>,
-    /// `admin` | `office` | `inspector` | `enterprise`.
+    #[schema(value_type = Role)]
     pub role: Text<16>,
     #[serde(default)]
     pub enterprise_id: Option<Uuid>,
@@ -362,6 +371,7 @@ pub struct UserIn {
 #[serde(deny_unknown_fields)]
 pub struct UserPatchIn {
     pub display_name: Option<Text<100>>,
+    #[schema(value_type = Option<Role>)]
     pub role: Option<Text<16>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
@@ -641,10 +651,14 @@ pub struct PhotoIn {
     /// Chosen by the client.
     pub id: Uuid,
     /// SHA-256 of the bytes, 64 lowercase hex digits.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub sha256: Text<64>,
     /// Size in bytes, at most 25 MB.
+    #[schema(minimum = 1, maximum = 26214400)]
+    #[serde(deserialize_with = "anjian_domain::number::integer")]
     pub size: i64,
     /// `image/jpeg` | `image/png` | `image/webp`.
+    #[schema(value_type = String, pattern = "^image/(jpeg|png|webp)$")]
     pub content_type: Text<16>,
     pub taken_at: Option<DateTime<Utc>>,
 }
@@ -687,9 +701,28 @@ pub struct DeclaredPhotoOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PushIn {
     pub device_id: Uuid,
+    #[serde(deserialize_with = "anjian_domain::number::integer")]
     pub protocol: i64,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<MutationIn>, max_items = 500)]
     pub mutations: Vec<anjian_store::sync::Mutation>,
+}
+
+/// One queued change of a device, as `POST /sync/push` takes it (the
+/// mutation types and payloads are those of api.md "Offline sync"; a payload
+/// that does not fit its type is that mutation's `rejected` outcome).
+#[derive(Debug, ToSchema)]
+pub struct MutationIn {
+    /// 1, 2, 3… per device, in the order the changes were made.
+    #[schema(minimum = 1)]
+    pub seq: i64,
+    /// `inspection.create` | `hazard.create` | `hazard.update` | `hazard.review`
+    /// | `photo.declare`.
+    #[schema(rename = "type")]
+    pub kind: String,
+    pub base_version: Option<i64>,
+    pub client_time: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
 }
 
 /// An error inside a push result.

@@ -15,13 +15,16 @@ use crate::extract::{ApiQuery, Auth};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    #[param(inline)]
     pub entity_type: Option<Text<32>>,
     pub entity_id: Option<Uuid>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+    #[param(inline)]
     pub cursor: Option<Text<512>>,
 }
 

@@ -22,18 +22,21 @@ use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId, body_bytes};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub village_id: Option<Uuid>,
-    /// One of the risk tags.
-    pub risk_tag: Option<Text<32>>,
-    /// `operating` | `suspended` | `closed` | `relocated`.
-    pub status: Option<Text<16>>,
+    #[param(inline)]
+    pub risk_tag: Option<RiskTag>,
+    #[param(inline)]
+    pub status: Option<EnterpriseStatus>,
     /// Matches name, credit code, address or contact name.
+    #[param(inline)]
     pub q: Option<Text<100>>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+    #[param(inline)]
     pub cursor: Option<Text<512>>,
 }
 
@@ -56,16 +59,8 @@ pub async fn list(
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
     let filter = repo::enterprises::Filter {
         village_id: q.village_id,
-        risk_tag: q
-            .risk_tag
-            .as_deref()
-            .map(|t| RiskTag::parse(t).ok_or_else(|| ApiError::bad_request("risk_tag")))
-            .transpose()?,
-        status: q
-            .status
-            .as_deref()
-            .map(|s| EnterpriseStatus::parse(s).ok_or_else(|| ApiError::bad_request("status")))
-            .transpose()?,
+        risk_tag: q.risk_tag,
+        status: q.status,
         q: q.q.map(Into::into),
     };
     let rows = repo::enterprises::list(&state.db, &auth.scope, &filter, &page).await?;
@@ -117,7 +112,7 @@ pub async fn create(
 /// Changes an enterprise (office, admin). `If-Match: <version>` guards against
 /// overwriting a change made meanwhile (409 `version_mismatch`).
 #[utoipa::path(patch, path = "/enterprises/{id}", tag = "reference", request_body = EnterprisePatch,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "the version the change is based on")),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#, description = "the version the change is based on")),
     responses((status = 200, body = EnterpriseOut), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn patch(

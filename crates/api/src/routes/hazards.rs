@@ -10,17 +10,19 @@ use uuid::Uuid;
 
 use super::{page_out, page_request};
 use crate::dto::{ErrorEnvelope, HazardOut, InspectionOut, Page};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Auth, PathId};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InspectionQuery {
     pub enterprise_id: Option<Uuid>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+    #[param(inline)]
     pub cursor: Option<Text<512>>,
 }
 
@@ -54,18 +56,20 @@ pub async fn get_inspection(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HazardQuery {
     pub enterprise_id: Option<Uuid>,
     pub village_id: Option<Uuid>,
-    /// `open` | `submitted` | `closed` | `cancelled`.
-    pub status: Option<Text<16>>,
-    /// `general` | `major`.
-    pub severity: Option<Text<16>>,
+    #[param(inline)]
+    pub status: Option<HazardStatus>,
+    #[param(inline)]
+    pub severity: Option<Severity>,
     pub overdue: Option<bool>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+    #[param(inline)]
     pub cursor: Option<Text<512>>,
 }
 
@@ -81,16 +85,8 @@ pub async fn list_hazards(
     let f = repo::hazards::HazardFilter {
         enterprise_id: q.enterprise_id,
         village_id: q.village_id,
-        status: q
-            .status
-            .as_deref()
-            .map(|s| HazardStatus::parse(s).ok_or_else(|| ApiError::bad_request("status")))
-            .transpose()?,
-        severity: q
-            .severity
-            .as_deref()
-            .map(|s| Severity::parse(s).ok_or_else(|| ApiError::bad_request("severity")))
-            .transpose()?,
+        status: q.status,
+        severity: q.severity,
         overdue: q.overdue,
     };
     let now = chrono::Utc::now();

@@ -26,12 +26,14 @@ pub const MAX_LIMIT: u64 = 500;
 
 /// The query of a collection with no filters of its own.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page.
+    #[param(inline)]
     pub cursor: Option<anjian_domain::Text<512>>,
 }
 

@@ -114,9 +114,11 @@ pub async fn push(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
     pub device_id: Uuid,
+    #[param(inline)]
     pub cursor: Option<anjian_domain::Text<4096>>,
     /// Default 500, at most 2000.
     #[param(minimum = 1, maximum = 2000)]

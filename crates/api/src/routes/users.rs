@@ -61,7 +61,7 @@ pub async fn create(
 
 /// Changes a user (admin). Disabling a user or setting its password revokes its logins at once.
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UserPatchIn,
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(W/)?"?[0-9]{1,18}"?$"#, description = "the version the change is based on")),
     responses((status = 200, body = UserOut), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn patch(

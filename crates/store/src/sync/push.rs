@@ -77,10 +77,11 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// One queued change from a device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mutation {
+    #[serde(deserialize_with = "anjian_domain::number::integer")]
     pub seq: i64,
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "anjian_domain::number::optional_integer")]
     pub base_version: Option<i64>,
     #[serde(default)]
     pub client_time: Option<DateTime<Utc>>,
