@@ -58,6 +58,24 @@ impl Field {
         Device::new(self.app.login(name, "inspector-password").await)
     }
 
+    /// Assigns the inspector `name` to `village` (and no other).
+    pub async fn move_inspector(&self, name: &str, village: usize) {
+        let users = self.app.all("/api/v1/users", &self.admin).await;
+        let uid = users.iter().find(|u| u["username"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (s, b) = self
+            .app
+            .patch(
+                &format!("/api/v1/users/{uid}"),
+                &self.admin,
+                json!({"village_ids": [self.villages[village]]}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    }
+
     pub async fn office(&self, name: &str) -> Device {
         self.app
             .create_user(&self.admin, json!({"username": name, "display_name": name, "role": "office", "password": "office-password-1"}))

@@ -470,20 +470,7 @@ async fn a_scope_change_resets_and_revoked_records_leave() {
     let mut a = f.inspector("insp_m", 0).await;
     let (_, first) = f.app.pull_all(&a, None).await;
     let cursor = first["cursor"].as_str().unwrap().to_owned();
-    let users = f.app.all("/api/v1/users", &f.admin).await;
-    let uid = users.iter().find(|u| u["username"] == "insp_m").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (s, _) = f
-        .app
-        .patch(
-            &format!("/api/v1/users/{uid}"),
-            &f.admin,
-            json!({"village_ids": [f.villages[1]]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    f.move_inspector("insp_m", 1).await;
     let (changes, last) = f.app.pull_all(&a, Some(&cursor)).await;
     assert_eq!(last["reset"], true);
     let ents = ids_of(&changes, "enterprise");
@@ -939,23 +926,7 @@ async fn a_replayed_conflict_shows_the_record_only_while_it_is_in_scope() {
         (json!(true), json!("A"))
     );
     // B moves to another village; the hazard changes meanwhile.
-    let users = f.app.all("/api/v1/users", &f.admin).await;
-    let uid = users
-        .iter()
-        .find(|u| u["username"] == "insp_replay_b")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (s, _) = f
-        .app
-        .patch(
-            &format!("/api/v1/users/{uid}"),
-            &f.admin,
-            json!({"village_ids": [f.villages[1]]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    f.move_inspector("insp_replay_b", 1).await;
     let (_, r) = f
         .app
         .push_one(

@@ -46,20 +46,31 @@ fn hashing_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// [`verify`] off the async workers (against the dummy hash when `phc` is
-/// `None`, which always fails).
-pub async fn verify_blocking(password: &str, phc: Option<&str>) -> Result<bool> {
+/// Runs `f` on the blocking pool, at most one per core at a time.
+async fn off_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let _slot = hashing_slots()
         .acquire()
         .await
         .map_err(|e| Error::internal(anyhow::anyhow!("hashing slots closed: {e}")))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Error::internal)
+}
+
+/// [`verify`] off the async workers (against the dummy hash when `phc` is
+/// `None`, which always fails).
+pub async fn verify_blocking(password: &str, phc: Option<&str>) -> Result<bool> {
     let known = phc.is_some();
     let password = password.to_owned();
     let phc = phc.unwrap_or_else(|| dummy_hash()).to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify(&password, &phc))
-        .await
-        .map_err(Error::internal)?;
+    let ok = off_workers(move || verify(&password, &phc)).await?;
     Ok(ok && known)
+}
+
+/// [`hash`] off the async workers.
+pub async fn hash_blocking(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    off_workers(move || hash(&password)).await?
 }
 
 /// A random password of `len` characters from an unambiguous alphabet.

@@ -17,11 +17,29 @@ use crate::{Actor, Db, Error, Result, password};
 pub struct User {
     pub user: user::Model,
     pub village_ids: Vec<Uuid>,
+    /// `user.role`, read once; a row whose role is unreadable is never a user.
+    role: Role,
 }
 
 impl User {
+    /// A user from its row.
+    ///
+    /// # Errors
+    /// `internal` when the stored role is unreadable: it must never fall back
+    /// to some role.
+    pub fn from_row(user: user::Model, village_ids: Vec<Uuid>) -> Result<User> {
+        let role = user.role.parse().map_err(|()| {
+            Error::internal(anyhow::anyhow!("user {} has an unreadable role", user.id))
+        })?;
+        Ok(User {
+            user,
+            village_ids,
+            role,
+        })
+    }
+
     pub fn role(&self) -> Role {
-        self.user.role.parse().unwrap_or(Role::Enterprise)
+        self.role
     }
 
     /// What this user may see.
@@ -80,16 +98,11 @@ async fn villages_of(
 async fn load(conn: &impl sea_orm::ConnectionTrait, u: user::Model) -> Result<User> {
     // Only inspectors have villages; the others need no second query.
     if u.role != Role::Inspector.as_str() {
-        return Ok(User {
-            user: u,
-            village_ids: Vec::new(),
-        });
+        return User::from_row(u, Vec::new());
     }
     let mut v = villages_of(conn, &[u.id]).await?;
-    Ok(User {
-        village_ids: v.remove(&u.id).unwrap_or_default(),
-        user: u,
-    })
+    let villages = v.remove(&u.id).unwrap_or_default();
+    User::from_row(u, villages)
 }
 
 /// A page of users by id.
@@ -108,11 +121,11 @@ pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<User>> {
     let mut villages = villages_of(db.conn(), &ids).await?;
     let users = rows
         .into_iter()
-        .map(|u| User {
-            village_ids: villages.remove(&u.id).unwrap_or_default(),
-            user: u,
+        .map(|u| {
+            let v = villages.remove(&u.id).unwrap_or_default();
+            User::from_row(u, v)
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(users, page.limit, |u| {
         u.user.id.to_string()
     }))
@@ -251,10 +264,7 @@ pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String)
     let mut village_ids = n.village_ids.clone();
     village_ids.sort();
     village_ids.dedup();
-    Ok(User {
-        user: m,
-        village_ids,
-    })
+    User::from_row(m, village_ids)
 }
 
 fn check_password(p: &str) -> Result<()> {
@@ -264,7 +274,7 @@ fn check_password(p: &str) -> Result<()> {
 /// Creates a user.
 pub async fn create(db: &Db, actor: Actor, n: &NewUser) -> Result<User> {
     check_password(&n.password)?;
-    let hash = password::hash(&n.password)?;
+    let hash = password::hash_blocking(&n.password).await?;
     let mut tx = db.write(actor).await?;
     let u = insert_hashed(&mut tx, n, hash).await?;
     tx.commit().await?;
@@ -282,7 +292,10 @@ pub async fn patch(
     if let Some(pw) = &p.password {
         check_password(pw)?;
     }
-    let new_hash = p.password.as_deref().map(password::hash).transpose()?;
+    let new_hash = match p.password.as_deref() {
+        Some(pw) => Some(password::hash_blocking(pw).await?),
+        None => None,
+    };
     let mut tx = db.write(actor).await?;
     let before = user::Entity::find_by_id(id)
         .one(tx.txn())
@@ -335,10 +348,7 @@ pub async fn patch(
         v != before_villages
     };
     if after == before && !villages_changed {
-        return Ok(User {
-            user: before,
-            village_ids: before_villages,
-        });
+        return User::from_row(before, before_villages);
     }
     let after = tx.update("user.update", &before, after).await?;
     if villages_changed {
