@@ -44,7 +44,17 @@ impl Backend {
 fn fingerprint() -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    include_str!("../../migrations/src/m0001_initial.rs").hash(&mut h);
+    // Every migration, as it is on disk: a new or changed one makes a new template.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/src");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        f.file_name().hash(&mut h);
+        std::fs::read(&f).unwrap().hash(&mut h);
+    }
     let f = anjian::seeds::files();
     (
         f.villages_yaml,
@@ -217,6 +227,8 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub dir: tempfile::TempDir,
     pg_db: Option<(String, String)>,
+    /// Where the database is, for the checks at teardown.
+    db_url: String,
 }
 
 impl TestApp {
@@ -264,6 +276,7 @@ impl TestApp {
             }
         }
         let running = anjian::start(&cfg, opts).await.unwrap();
+        let db_url = cfg.database_url();
         TestApp {
             url: format!("http://{}", running.addr),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
@@ -271,7 +284,13 @@ impl TestApp {
             running: Some(running),
             dir,
             pg_db,
+            db_url,
         }
+    }
+
+    /// The URL of this server's database.
+    pub fn db_url(&self) -> &str {
+        &self.db_url
     }
 
     /// The database of this server.
@@ -373,10 +392,86 @@ impl TestApp {
     }
 }
 
+/// What the write path promises, checked on a test's database after the test
+/// (conventions.md "Tests"): every change-feed entry has the audit entry of
+/// that version of its record, and no record's versions skip.
+pub async fn check_write_path(url: &str) -> Result<(), String> {
+    use anjian_store::entity::{audit_log, change_feed};
+    use sea_orm::{EntityTrait, QuerySelect};
+    let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
+    opts.max_connections(1).sqlx_logging(false);
+    let db = Database::connect(opts).await.map_err(|e| e.to_string())?;
+    let audit: Vec<(String, uuid::Uuid, Option<Value>, Option<Value>)> = audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::EntityType)
+        .column(audit_log::Column::EntityId)
+        .column(audit_log::Column::Before)
+        .column(audit_log::Column::After)
+        .into_tuple()
+        .all(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let feed: Vec<(String, uuid::Uuid, i64)> = change_feed::Entity::find()
+        .select_only()
+        .column(change_feed::Column::EntityType)
+        .column(change_feed::Column::EntityId)
+        .column(change_feed::Column::Version)
+        .into_tuple()
+        .all(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = db.close().await;
+    let version = |v: &Option<Value>| v.as_ref().and_then(|v| v["version"].as_i64());
+    let mut audited: std::collections::HashMap<(String, uuid::Uuid), Vec<i64>> =
+        std::collections::HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for (t, id, before, after) in &audit {
+        if let Some(v) = version(after) {
+            audited.entry((t.clone(), *id)).or_default().push(v);
+        }
+        for v in [version(before), version(after)].into_iter().flatten() {
+            seen.insert((t.clone(), *id, v));
+        }
+    }
+    for (t, id, v) in &feed {
+        if !seen.contains(&(t.clone(), *id, *v)) {
+            return Err(format!("feed entry {t} {id} v{v} has no audit entry"));
+        }
+    }
+    for ((t, id), mut versions) in audited {
+        versions.sort_unstable();
+        versions.dedup();
+        if versions
+            .iter()
+            .zip(versions[0]..)
+            .any(|(v, want)| *v != want)
+            || versions[0] != 1
+        {
+            return Err(format!("versions of {t} {id} skip: {versions:?}"));
+        }
+    }
+    Ok(())
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let running = self.running.take();
         drop(running);
+        if !std::thread::panicking() {
+            let url = self.db_url.clone();
+            let checked = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(check_write_path(&url))
+            })
+            .join()
+            .unwrap();
+            if let Err(e) = checked {
+                panic!("the write path's promise is broken: {e}");
+            }
+        }
         if let Some((admin, name)) = self.pg_db.take() {
             // Best effort: a test that fails leaves its database for inspection
             // only until the next `.ci/run`, which drops them all.

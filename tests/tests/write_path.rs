@@ -220,3 +220,31 @@ async fn a_value_the_database_refuses_is_told_apart_from_an_outage() {
         .unwrap_err();
     assert!(!anjian_store::db::refused_content(&Error::internal(e)));
 }
+
+#[tokio::test]
+async fn the_teardown_check_catches_a_write_that_went_around_the_write_path() {
+    let app = TestApp::spawn().await;
+    anjian_tests::check_write_path(app.db_url()).await.unwrap();
+    let e = some_enterprise(&app).await;
+    // A feed entry for a version nobody audited.
+    let mut tx = app.db().write(Actor::system()).await.unwrap();
+    tx.feed_raw(
+        "enterprise",
+        e.id,
+        e.version + 5,
+        "upsert",
+        anjian_store::write::FeedScope::default(),
+    );
+    tx.commit().await.unwrap();
+    let err = anjian_tests::check_write_path(app.db_url())
+        .await
+        .unwrap_err();
+    assert!(err.contains("no audit entry"), "{err}");
+    // Put things right, or the harness's own check fails this test.
+    change_feed::Entity::delete_many()
+        .filter(change_feed::Column::Version.eq(e.version + 5))
+        .exec(app.db().conn())
+        .await
+        .unwrap();
+    anjian_tests::check_write_path(app.db_url()).await.unwrap();
+}

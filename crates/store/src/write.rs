@@ -7,15 +7,17 @@
 //!
 //! Why a clock row and not a sequence: a transaction that drew sequence number 10
 //! may commit after one that drew 11, and a reader that saw 11 would skip 10
-//! forever. The clock row is incremented as the very last statement before
-//! `COMMIT`; its row lock is held until the commit, so positions are handed out
-//! in commit order on PostgreSQL, and SQLite has a single writer anyway.
+//! forever. The clock row is incremented at commit, after every record and
+//! audit entry of the transaction is written and followed only by the feed
+//! rows that carry its position; its row lock is held until the commit, so
+//! positions are handed out in commit order on PostgreSQL, and SQLite has a
+//! single writer anyway.
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, ModelTrait, QueryFilter, Statement, TransactionTrait,
+    IntoActiveModel, ModelTrait, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use serde::Serialize;
 use tokio::sync::OwnedMutexGuard;
@@ -195,9 +197,20 @@ impl WriteTx {
             .await
             .map_err(db_err)?;
         if res.rows_affected != 1 {
-            return Err(Error::VersionMismatch {
-                current: before.version(),
-            });
+            // `before` is stale: report the version the row has now.
+            let current: Option<i64> = <M::Entity as EntityTrait>::find()
+                .select_only()
+                .column_as(Expr::col("version"), "version")
+                .filter(Expr::col("id").eq(before.id()).into_condition())
+                .into_tuple()
+                .one(&self.txn)
+                .await
+                .map_err(db_err)?;
+            return Err(
+                current.map_or(Error::NotFound, |current| Error::VersionMismatch {
+                    current,
+                }),
+            );
         }
         self.record(action, Some(before), Some(&after), "upsert")?;
         Ok(after)
