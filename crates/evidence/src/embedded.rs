@@ -68,6 +68,12 @@ fn too_large(req: &Request<Body>) -> bool {
         .is_some_and(|n| n > MAX_BODY as u64)
 }
 
+fn is_bearer(v: &axum::http::HeaderValue) -> bool {
+    v.as_bytes()
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"bearer "))
+}
+
 /// Query parameters a presigned URL of ours may carry.
 fn presign_param(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -88,7 +94,13 @@ pub fn refuse_public(
     headers: &axum::http::HeaderMap,
     bucket: &str,
 ) -> Option<&'static str> {
-    if headers.contains_key(axum::http::header::AUTHORIZATION) {
+    // A signature in a header is the server's kind of request, not a phone's.
+    // (A phone's own API token, kept on a same-host redirect from
+    // `GET /photos/{id}/{variant}`, is dropped before the store sees it.)
+    if headers
+        .get(axum::http::header::AUTHORIZATION)
+        .is_some_and(|v| !is_bearer(v))
+    {
         return Some("not presigned");
     }
     let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
@@ -185,7 +197,7 @@ impl Embedded {
     {
         let svc = self.presigned;
         let b = bucket.to_owned();
-        Self::router(bucket, move |req: Request<Body>| {
+        Self::router(bucket, move |mut req: Request<Body>| {
             let svc = svc.clone();
             let marker = marker.clone();
             let refused = if too_large(&req) {
@@ -199,6 +211,7 @@ impl Embedded {
                     &b,
                 )
             };
+            req.headers_mut().remove(axum::http::header::AUTHORIZATION);
             async move {
                 if let Some(why) = refused {
                     tracing::info!(reason = why, "object store request refused");
@@ -281,6 +294,16 @@ mod tests {
                 &[("authorization", "AWS4 x")]
             )
             .is_some()
+        );
+        // A phone's API token, kept on the redirect to the URL, is no signature.
+        assert_eq!(
+            r(
+                Method::GET,
+                "/anjian/preview/ab.jpg",
+                SIGNED,
+                &[("authorization", "Bearer t")]
+            ),
+            None
         );
         // Other operations and keys.
         assert!(r(Method::PUT, "/anjian/originals/ab", SIGNED, &[]).is_some());
