@@ -560,10 +560,16 @@ impl HazardOut {
         now: DateTime<Utc>,
     ) -> Self {
         let h = f.hazard;
-        let status = anjian_domain::HazardStatus::parse(&h.status)
-            .unwrap_or(anjian_domain::HazardStatus::Open);
+        // An unreadable status is no status: never taken for `open`.
+        let overdue = match anjian_domain::HazardStatus::parse(&h.status) {
+            Some(status) => policy.is_overdue(status, h.deadline, now),
+            None => {
+                tracing::error!(hazard = %h.id, status = %h.status, "hazard with an unreadable status");
+                false
+            }
+        };
         Self {
-            overdue: policy.is_overdue(status, h.deadline, now),
+            overdue,
             photo_ids: ids(&h.photo_ids),
             id: h.id,
             enterprise_id: h.enterprise_id,

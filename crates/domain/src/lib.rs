@@ -10,6 +10,7 @@ pub mod credit_code;
 pub mod enterprise;
 pub mod error;
 pub mod hazard;
+pub mod mutation;
 pub mod number;
 pub mod password;
 pub mod photo;

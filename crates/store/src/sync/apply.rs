@@ -177,10 +177,18 @@ pub async fn apply(
     settings: &PushSettings,
 ) -> Step<Applied> {
     let policy = &settings.policy;
-    match m.kind.as_str() {
-        "inspection.create" => inspection_create(tx, user, parse("inspection", &m.payload)?).await,
-        "hazard.create" => hazard_create(tx, user, parse("hazard", &m.payload)?, policy).await,
-        "hazard.update" => {
+    use anjian_domain::mutation::MutationKind as K;
+    let Some(kind) = K::parse(&m.kind) else {
+        return Err(MutErr::Rejected {
+            entity_type: None,
+            entity_id: None,
+            error: Error::validation("type", "unknown_mutation_type"),
+        });
+    };
+    match kind {
+        K::InspectionCreate => inspection_create(tx, user, parse("inspection", &m.payload)?).await,
+        K::HazardCreate => hazard_create(tx, user, parse("hazard", &m.payload)?, policy).await,
+        K::HazardUpdate => {
             hazard_update(
                 tx,
                 user,
@@ -190,8 +198,8 @@ pub async fn apply(
             )
             .await
         }
-        "hazard.review" => hazard_review(tx, user, parse("hazard", &m.payload)?).await,
-        "photo.declare" => {
+        K::HazardReview => hazard_review(tx, user, parse("hazard", &m.payload)?).await,
+        K::PhotoDeclare => {
             photo_declare(
                 tx,
                 user,
@@ -200,11 +208,6 @@ pub async fn apply(
             )
             .await
         }
-        _ => Err(MutErr::Rejected {
-            entity_type: None,
-            entity_id: None,
-            error: Error::validation("type", "unknown_mutation_type"),
-        }),
     }
 }
 
@@ -598,13 +601,11 @@ async fn prepare_hazard(
     if severity.is_none() {
         f.add("severity", "invalid");
     }
-    let deadline = match policy.deadline(
-        p.found_at,
-        severity.unwrap_or(Severity::General),
-        p.deadline,
-    ) {
-        Ok(d) => Some(d),
-        Err(Error::Validation(v)) => {
+    // The default deadline depends on the severity: none without one.
+    let deadline = match severity.map(|sev| policy.deadline(p.found_at, sev, p.deadline)) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(Error::Validation(v))) => {
             for (k, rs) in v.0 {
                 for r in rs {
                     f.add(k.clone(), r);
@@ -612,7 +613,7 @@ async fn prepare_hazard(
             }
             None
         }
-        Err(e) => return Err(MutErr::Internal(e)),
+        Some(Err(e)) => return Err(MutErr::Internal(e)),
     };
     f.into_result().map_err(rej(ET, Some(p.id)))?;
     let (Some(severity), Some(deadline)) = (severity, deadline) else {
@@ -705,7 +706,9 @@ pub async fn prepare_batchable(
     m: &Mutation,
     policy: &DeadlinePolicy,
 ) -> Step<Option<PreparedHazard>> {
-    if m.kind != "hazard.create" {
+    if anjian_domain::mutation::MutationKind::parse(&m.kind)
+        != Some(anjian_domain::mutation::MutationKind::HazardCreate)
+    {
         return Ok(None);
     }
     let p: HazardIn = parse("hazard", &m.payload)?;
