@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_stored_object_metadata;
+mod m0003_hazard_event_changes;
 mod sql;
 
 /// All migrations in order.
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_stored_object_metadata::Migration),
+            Box::new(m0003_hazard_event_changes::Migration),
         ]
     }
 }

@@ -1028,3 +1028,61 @@ async fn a_bad_string_is_its_mutations_rejection_and_the_queue_moves_on() {
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn hazard_history_keeps_the_old_and_new_deadline_and_severity() {
+    use anjian_store::entity::hazard_event;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let f = field().await;
+    let mut insp = f.inspector("insp_hist", 0).await;
+    let mut office = f.office("office_hist").await;
+    let h = create_hazard(&f, &mut insp, "general").await;
+    let id: Uuid = h["id"].as_str().unwrap().parse().unwrap();
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut insp,
+            "hazard.update",
+            Some(1),
+            json!({"id": id, "fields": {"deadline": "2027-01-20"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+    let (_, r) = f
+        .app
+        .push_one(
+            &mut office,
+            "hazard.update",
+            Some(2),
+            json!({"id": id, "fields": {"severity": "major"}}),
+        )
+        .await;
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+    let events = hazard_event::Entity::find()
+        .filter(hazard_event::Column::HazardId.eq(id))
+        .order_by_asc(hazard_event::Column::At)
+        .all(f.app.db().conn())
+        .await
+        .unwrap();
+    let changes: Vec<Value> = events
+        .iter()
+        .map(|e| e.changes.clone().unwrap_or(Value::Null))
+        .collect();
+    // Found 2026-11-27 (Shanghai): a general hazard's default deadline is 15 days on.
+    assert_eq!(
+        changes[0]["severity"],
+        json!({"from": null, "to": "general"})
+    );
+    assert_eq!(
+        changes[0]["deadline"],
+        json!({"from": null, "to": "2026-12-12"})
+    );
+    assert_eq!(
+        changes[1],
+        json!({"deadline": {"from": "2026-12-12", "to": "2027-01-20"}})
+    );
+    assert_eq!(
+        changes[2],
+        json!({"severity": {"from": "general", "to": "major"}})
+    );
+}

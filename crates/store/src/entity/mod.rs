@@ -380,6 +380,9 @@ pub mod hazard_event {
         pub to_status: Option<String>,
         pub comment: String,
         pub photo_ids: Json,
+        /// Fields the event changed besides the status, with their old and
+        /// new values: `{"deadline": {"from": …, "to": …}}`.
+        pub changes: Option<Json>,
     }
     no_relations!();
 }

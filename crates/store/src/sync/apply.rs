@@ -535,16 +535,8 @@ struct HazardIn {
     photo_ids: Bounded<Uuid, 500>,
 }
 
-async fn event(
-    tx: &WriteTx,
-    hazard_id: Uuid,
-    user: &User,
-    action: &str,
-    statuses: (Option<HazardStatus>, Option<HazardStatus>),
-    comment: &str,
-    photo_ids: &[Uuid],
-) -> Step<Uuid> {
-    let row = event_row(hazard_id, user, action, statuses, comment, photo_ids);
+/// Writes a history row of a hazard (built by [`event_row`]); its id.
+async fn event(tx: &WriteTx, row: hazard_event::ActiveModel) -> Step<Uuid> {
     let id = match &row.id {
         sea_orm::ActiveValue::Set(id) => *id,
         _ => Uuid::now_v7(),
@@ -662,12 +654,15 @@ async fn hazard_create(
         .map_err(rej(ET, Some(p.id)))?;
     event(
         tx,
-        m.id,
-        user,
-        "create",
-        (None, Some(HazardStatus::Open)),
-        "",
-        &[],
+        event_row(
+            m.id,
+            user,
+            "create",
+            (None, Some(HazardStatus::Open)),
+            "",
+            &[],
+            Some(initial_values(&m)),
+        ),
     )
     .await?;
     attach(
@@ -723,6 +718,7 @@ pub async fn prepare_batchable(
         (None, Some(HazardStatus::Open)),
         "",
         &[],
+        Some(initial_values(&hazard)),
     );
     Ok(Some(PreparedHazard { hazard, event }))
 }
@@ -735,6 +731,7 @@ fn event_row(
     (from, to): (Option<HazardStatus>, Option<HazardStatus>),
     comment: &str,
     photo_ids: &[Uuid],
+    changes: Option<Value>,
 ) -> hazard_event::ActiveModel {
     hazard_event::ActiveModel {
         id: sea_orm::Set(Uuid::now_v7()),
@@ -746,7 +743,28 @@ fn event_row(
         to_status: sea_orm::Set(to.map(|s| s.as_str().to_owned())),
         comment: sea_orm::Set(comment.to_owned()),
         photo_ids: sea_orm::Set(json!(photo_ids)),
+        changes: sea_orm::Set(changes),
     }
+}
+
+/// The fields a report reads as of a moment, as a new hazard has them.
+fn initial_values(h: &hazard::Model) -> Value {
+    json!({
+        "severity": { "from": null, "to": h.severity },
+        "deadline": { "from": null, "to": h.deadline },
+    })
+}
+
+/// The old and new values of the fields `changed` between two versions.
+fn changed_values(before: &hazard::Model, after: &hazard::Model, changed: &[&str]) -> Value {
+    changed
+        .iter()
+        .map(|k| {
+            let fromto = json!({ "from": field_value(before, k), "to": field_value(after, k) });
+            ((*k).to_owned(), fromto)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// What [`write_prepared`] could not write.
@@ -1009,12 +1027,15 @@ async fn hazard_update(
         .map_err(rej(ET, Some(h.id)))?;
     event(
         tx,
-        h.id,
-        user,
-        "update",
-        (Some(status), Some(status)),
-        &changed.join(","),
-        &[],
+        event_row(
+            h.id,
+            user,
+            "update",
+            (Some(status), Some(status)),
+            &changed.join(","),
+            &[],
+            Some(changed_values(&h, &m, &changed)),
+        ),
     )
     .await?;
     Ok(Applied {
@@ -1098,12 +1119,15 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
         .map_err(rej(ET, Some(h.id)))?;
     let ev = event(
         tx,
-        h.id,
-        user,
-        &format!("review.{}", p.decision),
-        (Some(from), Some(to)),
-        &comment,
-        &p.photo_ids,
+        event_row(
+            h.id,
+            user,
+            &format!("review.{}", p.decision),
+            (Some(from), Some(to)),
+            &comment,
+            &p.photo_ids,
+            None,
+        ),
     )
     .await?;
     attach(
