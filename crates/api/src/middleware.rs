@@ -52,17 +52,26 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let rid = ctx.request_id.clone();
-    let mut resp = context::scope(ctx.clone(), async move {
-        if too_long {
-            return ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long").into_response();
-        }
-        let resp = next.run(req).await;
-        if resp.status().as_u16() >= 400 && resp.extensions().get::<Enveloped>().is_none() {
-            ApiError::for_status(resp.status()).into_response()
-        } else {
-            resp
-        }
-    })
+    // Use cases' spans nest under the request's, so a JSON log line of a slow
+    // push or a failed completion carries the request id.
+    let span = tracing::info_span!("request", request_id = %rid, %method, route = %route);
+    let mut resp = context::scope(
+        ctx.clone(),
+        tracing::Instrument::instrument(
+            async move {
+                if too_long {
+                    return ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long").into_response();
+                }
+                let resp = next.run(req).await;
+                if resp.status().as_u16() >= 400 && resp.extensions().get::<Enveloped>().is_none() {
+                    ApiError::for_status(resp.status()).into_response()
+                } else {
+                    resp
+                }
+            },
+            span,
+        ),
+    )
     .await;
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);

@@ -227,6 +227,7 @@ pub async fn complete(
 }
 
 /// The work of `complete`; the photo and how it ended.
+#[tracing::instrument(name = "photo.complete", skip_all, fields(user.id = %auth.user.user.id, photo.id = %id))]
 async fn verify_and_process(
     state: &AppState,
     auth: &Auth,

@@ -117,6 +117,7 @@ fn over_limit((count, started): (i64, DateTime<Utc>), max: i64, now: DateTime<Ut
 /// Every attempt is counted, atomically, *before* its password is checked, and
 /// a successful one is refunded: however many arrive at once, at most
 /// [`MAX_FAILURES`] passwords per username are tried in a window.
+#[tracing::instrument(name = "login", skip_all, fields(client = %client))]
 pub async fn login(
     db: &Db,
     username: &str,

@@ -144,6 +144,7 @@ fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Ut
 }
 
 /// Declares a photo in a transaction of its own. `true` when it was created now.
+#[tracing::instrument(name = "photo.declare", skip_all, fields(user.id = %user.user.id, photo.id = %p.id))]
 pub async fn declare(
     db: &Db,
     actor: Actor,

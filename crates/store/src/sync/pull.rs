@@ -323,6 +323,8 @@ async fn clock(txn: &impl ConnectionTrait) -> Result<i64> {
 
 /// Answers a pull. `cursor` is `None` for a first pull, `Some(None)` for a cursor
 /// that could not be opened (forged or from another server), `Some(Some(_))` otherwise.
+#[tracing::instrument(name = "pull", skip_all, fields(
+    user.id = %user.user.id, device.id = %device_id, limit, snapshot = cursor.is_none()))]
 pub async fn pull(
     db: &Db,
     user: &User,

@@ -253,6 +253,10 @@ fn outcome_of(seq: i64, r: &std::result::Result<Applied, MutErr>) -> Outcome {
 }
 
 /// Applies a push for `user` from `device_id`.
+#[tracing::instrument(name = "push", skip_all, fields(
+    user.id = %user.user.id, device.id = %device_id, mutations = mutations.len(),
+    applied = tracing::field::Empty, refused = tracing::field::Empty,
+    last_processed_seq = tracing::field::Empty))]
 pub async fn push(
     db: &Db,
     actor: Actor,
@@ -442,6 +446,15 @@ pub async fn push(
         return Err(e);
     }
     tx.commit().await?;
+    let applied = results
+        .iter()
+        .filter(|r| !r.replayed && r.outcome.status == "applied")
+        .count();
+    let span = tracing::Span::current();
+    span.record("applied", applied);
+    span.record("refused", results.len() - applied);
+    span.record("last_processed_seq", last);
+    tracing::debug!("push committed");
     Ok(PushAnswer {
         results,
         last_processed_seq: last,
