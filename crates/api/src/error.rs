@@ -1,6 +1,7 @@
 //! The one API error: every failure becomes the envelope of api.md
 //! `{"error": {"code", "message", "request_id", "details"}}`.
 
+use anjian_domain::ErrorCode;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -12,7 +13,7 @@ use crate::context::{self, Lang};
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
     /// The cause, logged for `internal` and never sent.
@@ -20,7 +21,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode) -> Self {
         Self {
             status,
             code,
@@ -36,20 +37,20 @@ impl ApiError {
     }
 
     pub fn bad_request(reason: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request")
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest)
             .with_details(json!({ "reason": reason }))
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound)
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden")
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden)
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated")
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated)
     }
 
     pub fn validation(field: &str, reason: &str) -> Self {
@@ -57,7 +58,7 @@ impl ApiError {
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal);
         e.cause = Some(cause.into());
         e
     }
@@ -66,21 +67,21 @@ impl ApiError {
     /// (the router, a layer) answered with a bare status.
     pub fn for_status(status: StatusCode) -> Self {
         let code = match status {
-            StatusCode::BAD_REQUEST => "invalid_request",
-            StatusCode::UNAUTHORIZED => "unauthenticated",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-            StatusCode::CONFLICT => "conflict",
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
-            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-            StatusCode::REQUEST_TIMEOUT => "timeout",
-            StatusCode::URI_TOO_LONG => "uri_too_long",
-            _ => "internal",
+            StatusCode::BAD_REQUEST => ErrorCode::InvalidRequest,
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::Timeout,
+            StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+            _ => ErrorCode::Internal,
         };
-        let status = if code == "internal" && !status.is_server_error() {
+        let status = if code == ErrorCode::Internal && !status.is_server_error() {
             StatusCode::INTERNAL_SERVER_ERROR
         } else {
             status
@@ -90,63 +91,63 @@ impl ApiError {
 }
 
 /// The user-facing message of a code, zh-CN first.
-pub fn message(code: &str, lang: Lang) -> &'static str {
+pub fn message(code: ErrorCode, lang: Lang) -> &'static str {
     let (zh, en) = match code {
-        "invalid_request" => ("请求格式有误", "The request is malformed"),
-        "unauthenticated" => (
+        ErrorCode::InvalidRequest => ("请求格式有误", "The request is malformed"),
+        ErrorCode::Unauthenticated => (
             "未登录或登录已失效，请重新登录",
             "Missing, expired or revoked credentials",
         ),
-        "forbidden" => ("当前角色无权执行此操作", "Your role may not do this"),
-        "not_found" => ("记录不存在", "Not found"),
-        "method_not_allowed" => ("不支持此请求方法", "Method not allowed on this path"),
-        "conflict" => ("与现有数据冲突", "Conflicts with existing data"),
-        "invalid_transition" => (
+        ErrorCode::Forbidden => ("当前角色无权执行此操作", "Your role may not do this"),
+        ErrorCode::NotFound => ("记录不存在", "Not found"),
+        ErrorCode::MethodNotAllowed => ("不支持此请求方法", "Method not allowed on this path"),
+        ErrorCode::Conflict => ("与现有数据冲突", "Conflicts with existing data"),
+        ErrorCode::InvalidTransition => (
             "当前状态不允许此操作",
             "The current status does not allow this",
         ),
-        "version_mismatch" => (
+        ErrorCode::VersionMismatch => (
             "记录已被他人修改，请刷新后重试",
             "The record was changed meanwhile; reload and retry",
         ),
-        "payload_too_large" => ("请求内容过大", "Payload too large"),
-        "unsupported_media_type" => ("不支持的内容类型", "Unsupported content type"),
-        "validation_failed" => (
+        ErrorCode::PayloadTooLarge => ("请求内容过大", "Payload too large"),
+        ErrorCode::UnsupportedMediaType => ("不支持的内容类型", "Unsupported content type"),
+        ErrorCode::ValidationFailed => (
             "提交的内容有误，请检查标注的字段",
             "Validation failed; see the fields listed",
         ),
-        "rate_limited" => (
+        ErrorCode::RateLimited => (
             "尝试次数过多，请稍后再试",
             "Too many attempts; try again later",
         ),
-        "timeout" => ("请求超时", "Request timed out"),
-        "uri_too_long" => ("请求地址过长", "The request URL is too long"),
-        "upgrade_required" => (
+        ErrorCode::Timeout => ("请求超时", "Request timed out"),
+        ErrorCode::UriTooLong => ("请求地址过长", "The request URL is too long"),
+        ErrorCode::UpgradeRequired => (
             "客户端版本过旧，请升级后再同步",
             "This client's sync protocol is not supported; upgrade it",
         ),
-        "unavailable" => (
+        ErrorCode::Unavailable => (
             "服务暂时不可用，请稍后重试",
             "Temporarily unavailable; retry later",
         ),
-        "checksum_mismatch" => (
+        ErrorCode::ChecksumMismatch => (
             "照片内容与声明的大小或校验值不符，请重新上传",
             "The bytes do not match the declared size or SHA-256; upload again",
         ),
-        "not_an_image" => (
+        ErrorCode::NotAnImage => (
             "文件不是可识别的 JPEG、PNG 或 WebP 图片",
             "Not a readable JPEG, PNG or WebP image",
         ),
-        "image_too_large" => (
+        ErrorCode::ImageTooLarge => (
             "图片过大（最大 25 MB、5000 万像素）",
             "Image too large (at most 25 MB and 50 megapixels)",
         ),
-        "not_uploaded" => ("照片尚未上传", "The photo's bytes have not arrived yet"),
-        "seq_reused" => (
+        ErrorCode::NotUploaded => ("照片尚未上传", "The photo's bytes have not arrived yet"),
+        ErrorCode::SeqReused => (
             "该序号已用于另一条修改",
             "This sequence number was already used for a different change",
         ),
-        _ => (
+        ErrorCode::Internal => (
             "服务器内部错误，请稍后重试",
             "Internal server error; try again later",
         ),
@@ -170,10 +171,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let ctx = context::current();
         if let Some(cause) = &self.cause {
-            tracing::error!(request_id = %ctx.request_id, code = self.code, error = ?cause, "request failed");
+            tracing::error!(request_id = %ctx.request_id, code = %self.code, error = ?cause, "request failed");
         }
         let body = json!({ "error": Body {
-            code: self.code,
+            code: self.code.as_str(),
             message: message(self.code, ctx.lang),
             request_id: &ctx.request_id,
             details: self.details.as_ref(),
@@ -202,24 +203,26 @@ impl From<anjian_domain::Error> for ApiError {
             E::NotFound => Self::not_found(),
             E::Unauthenticated => Self::unauthenticated(),
             E::Forbidden => Self::forbidden(),
-            E::Conflict(what) => {
-                Self::new(StatusCode::CONFLICT, "conflict").with_details(json!({ "field": what }))
+            E::Conflict(what) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict)
+                .with_details(json!({ "field": what })),
+            E::VersionMismatch { current } => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::VersionMismatch)
+                    .with_details(json!({ "current_version": current }))
             }
-            E::VersionMismatch { current } => Self::new(StatusCode::CONFLICT, "version_mismatch")
-                .with_details(json!({ "current_version": current })),
             E::InvalidTransition { from, missing } => {
                 let mut d = json!({ "from_status": from });
                 if let Some(m) = missing {
                     d["missing"] = json!(m);
                 }
-                Self::new(StatusCode::CONFLICT, "invalid_transition").with_details(d)
+                Self::new(StatusCode::CONFLICT, ErrorCode::InvalidTransition).with_details(d)
             }
-            E::Validation(fields) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-                    .with_details(json!({ "fields": fields }))
-            }
+            E::Validation(fields) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ValidationFailed,
+            )
+            .with_details(json!({ "fields": fields })),
             E::RateLimited { retry_after_secs } => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
                     .with_details(json!({ "retry_after": retry_after_secs }));
                 e.retry_after = Some(retry_after_secs);
                 e

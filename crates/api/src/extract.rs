@@ -1,5 +1,6 @@
 //! The app's own extractors, so that every rejection is the envelope.
 
+use anjian_domain::ErrorCode;
 use anjian_domain::{Role, Scope};
 use anjian_store::repo::users::User;
 use anjian_store::{Actor, repo};
@@ -32,7 +33,7 @@ fn is_json(ct: Option<&str>) -> bool {
 pub async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
         } else {
             ApiError::bad_request("body")
         }
@@ -51,10 +52,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 serde_json::error::Category::Data => {
                     let field = if path == "." { "body".to_owned() } else { path };
                     let reason = data_reason(&inner.to_string());
-                    Err(
-                        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-                            .with_details(json!({ "fields": { field: [reason] } })),
+                    Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        ErrorCode::ValidationFailed,
                     )
+                    .with_details(json!({ "fields": { field: [reason] } })))
                 }
                 _ => Err(ApiError::bad_request("malformed_json").with_details(json!({
                     "reason": "malformed_json", "line": inner.line(), "column": inner.column()
@@ -80,7 +82,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if !is_json(ct) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
             )
             .with_details(json!({ "expected": "application/json" })));
         }
@@ -106,8 +108,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 let param = anjian_domain::text::echo(&e.path().to_string());
                 let reason = data_reason(&e.inner().to_string());
                 if matches!(reason.as_str(), "control_character" | "too_long") {
-                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-                        .with_details(json!({ "fields": { param: [reason] } }))
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        ErrorCode::ValidationFailed,
+                    )
+                    .with_details(json!({ "fields": { param: [reason] } }))
                 } else {
                     // serde's wording may quote the input: only the parameter and a code go back.
                     ApiError::bad_request("query").with_details(

@@ -1,5 +1,6 @@
 //! Request context, error-envelope normalisation, metrics, panics.
 
+use anjian_domain::ErrorCode;
 use std::any::Any;
 use std::time::Instant;
 
@@ -60,7 +61,8 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         tracing::Instrument::instrument(
             async move {
                 if too_long {
-                    return ApiError::new(StatusCode::URI_TOO_LONG, "uri_too_long").into_response();
+                    return ApiError::new(StatusCode::URI_TOO_LONG, ErrorCode::UriTooLong)
+                        .into_response();
                 }
                 let resp = next.run(req).await;
                 if resp.status().as_u16() >= 400 && resp.extensions().get::<Enveloped>().is_none() {
@@ -105,7 +107,7 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
         .map(String::as_str)
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("panic");
-    let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal);
     e.cause = Some(anyhow::anyhow!("handler panicked: {msg}"));
     e.into_response()
 }

@@ -12,6 +12,7 @@
 //!   The server's own calls to the embedded object store use a listener of
 //!   their own, so a flood here can't starve them.
 
+use anjian_domain::ErrorCode;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -76,7 +77,8 @@ pub async fn deadline(
     }
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError::new(axum::http::StatusCode::REQUEST_TIMEOUT, "timeout").into_response(),
+        Err(_) => ApiError::new(axum::http::StatusCode::REQUEST_TIMEOUT, ErrorCode::Timeout)
+            .into_response(),
     }
 }
 
@@ -158,21 +160,21 @@ pub async fn serve(
 /// The answers the HTTP parser writes by itself, before any handler runs (an
 /// unreadable request, a request line or headers too long), exactly as it
 /// writes them, with the code of the envelope that replaces them.
-const PARSER_ANSWERS: [(&[u8], axum::http::StatusCode, &str); 3] = [
+const PARSER_ANSWERS: [(&[u8], axum::http::StatusCode, ErrorCode); 3] = [
     (
         b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
         axum::http::StatusCode::BAD_REQUEST,
-        "invalid_request",
+        ErrorCode::InvalidRequest,
     ),
     (
         b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
         axum::http::StatusCode::URI_TOO_LONG,
-        "uri_too_long",
+        ErrorCode::UriTooLong,
     ),
     (
         b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
         axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "invalid_request",
+        ErrorCode::InvalidRequest,
     ),
 ];
 
@@ -190,9 +192,9 @@ fn is_parser_answer(bare: &[u8], buf: &[u8]) -> bool {
 }
 
 /// The envelope answer that replaces a bare answer of the parser.
-fn enveloped(status: axum::http::StatusCode, code: &str) -> Vec<u8> {
+fn enveloped(status: axum::http::StatusCode, code: ErrorCode) -> Vec<u8> {
     let body = serde_json::json!({"error": {
-        "code": code,
+        "code": code.as_str(),
         "message": crate::error::message(code, crate::context::Lang::Zh),
         "request_id": uuid::Uuid::now_v7().to_string(),
     }})
@@ -251,7 +253,7 @@ impl<T: tokio::io::AsyncWrite> tokio::io::AsyncWrite for Enveloping<T> {
                 .find(|(bare, _, _)| is_parser_answer(bare, buf))
             {
                 Some((_, status, code)) => {
-                    *this.pending = Some((enveloped(*status, code), 0, buf.len()))
+                    *this.pending = Some((enveloped(*status, *code), 0, buf.len()))
                 }
                 None => return this.inner.poll_write(cx, buf),
             }

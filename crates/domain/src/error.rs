@@ -74,4 +74,137 @@ impl Error {
     }
 }
 
+/// The one vocabulary of error codes (api.md "Conventions"): the `code` of a
+/// REST error envelope and of a push result's `error` alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    InvalidTransition,
+    VersionMismatch,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RateLimited,
+    Timeout,
+    UriTooLong,
+    UpgradeRequired,
+    Unavailable,
+    ChecksumMismatch,
+    NotAnImage,
+    ImageTooLarge,
+    NotUploaded,
+    SeqReused,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 22] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::InvalidTransition,
+        ErrorCode::VersionMismatch,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::ValidationFailed,
+        ErrorCode::RateLimited,
+        ErrorCode::Timeout,
+        ErrorCode::UriTooLong,
+        ErrorCode::UpgradeRequired,
+        ErrorCode::Unavailable,
+        ErrorCode::ChecksumMismatch,
+        ErrorCode::NotAnImage,
+        ErrorCode::ImageTooLarge,
+        ErrorCode::NotUploaded,
+        ErrorCode::SeqReused,
+        ErrorCode::Internal,
+    ];
+
+    /// The code on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::VersionMismatch => "version_mismatch",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::UpgradeRequired => "upgrade_required",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::ChecksumMismatch => "checksum_mismatch",
+            ErrorCode::NotAnImage => "not_an_image",
+            ErrorCode::ImageTooLarge => "image_too_large",
+            ErrorCode::NotUploaded => "not_uploaded",
+            ErrorCode::SeqReused => "seq_reused",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The code a stored answer names (push outcomes are kept as written).
+    pub fn parse(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The code this error answers with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::NotFound => ErrorCode::NotFound,
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Forbidden => ErrorCode::Forbidden,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::VersionMismatch { .. } => ErrorCode::VersionMismatch,
+            Error::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Error::Validation(_) => ErrorCode::ValidationFailed,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::BadRequest(_) => ErrorCode::InvalidRequest,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_and_every_error_has_one() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(ErrorCode::parse("teapot"), None);
+        assert_eq!(
+            Error::validation("x", "y").code(),
+            ErrorCode::ValidationFailed
+        );
+        assert_eq!(Error::Conflict("id".into()).code(), ErrorCode::Conflict);
+    }
+}

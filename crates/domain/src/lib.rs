@@ -20,7 +20,7 @@ pub mod text;
 
 pub use credit_code::CreditCode;
 pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
-pub use error::{Error, FieldErrors, Result};
+pub use error::{Error, ErrorCode, FieldErrors, Result};
 pub use hazard::{DeadlinePolicy, HazardAction, HazardStatus, Severity};
 pub use role::Role;
 pub use scope::Scope;

@@ -1,5 +1,6 @@
 //! The roster: list, get, create, patch, import.
 
+use anjian_domain::ErrorCode;
 use anjian_domain::enterprise::EnterpriseDraft;
 use anjian_domain::{EnterpriseStatus, RiskTag, Role, Text};
 use anjian_store::repo;
@@ -193,10 +194,11 @@ pub async fn import(
         "application/octet-stream",
     ];
     if !accepted.contains(&ct.as_str()) {
-        return Err(
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-                .with_details(json!({ "expected": accepted })),
-        );
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+        )
+        .with_details(json!({ "expected": accepted })));
     }
     let bytes = body_bytes(req, &state).await?;
     let out: ImportOutcome = repo::roster::import(&state.db, auth.actor(), &bytes).await?;

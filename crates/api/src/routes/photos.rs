@@ -8,6 +8,7 @@
 //! as processed in one transaction, and only then drops the staging object:
 //! a crash at any step leaves either a retryable upload or a processed photo.
 
+use anjian_domain::ErrorCode;
 use anjian_evidence::imaging::MAX_BYTES;
 use anjian_evidence::{ImageError, StoreError, keys, objects::sha256_hex};
 use anjian_store::entity::photo;
@@ -30,21 +31,26 @@ use crate::state::{AppState, Photos};
 
 fn photos(state: &AppState) -> ApiResult<&Photos> {
     state.photos.as_ref().ok_or_else(|| {
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable);
         e.retry_after = Some(30);
         e
     })
 }
 
 fn store_err(e: StoreError) -> ApiError {
-    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable);
     err.retry_after = Some(5);
     err.cause = Some(anyhow::anyhow!(e));
     err
 }
 
-fn unprocessable(code: &'static str, reason: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code).with_details(json!({ "reason": reason }))
+/// The bytes are not the declared ones: `reason` is `size` or `sha256`.
+fn checksum_mismatch(reason: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ChecksumMismatch,
+    )
+    .with_details(json!({ "reason": reason }))
 }
 
 /// The refusal of an image. What the decoder said goes to the log only: its
@@ -53,10 +59,10 @@ fn image_err(e: ImageError) -> ApiError {
     tracing::info!(error = %e, "photo refused");
     match e {
         ImageError::NotAnImage(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_an_image")
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NotAnImage)
         }
         ImageError::TooLarge(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "image_too_large")
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ImageTooLarge)
         }
     }
 }
@@ -165,7 +171,7 @@ pub async fn upload(
             )
             .await
             .map_err(store_err),
-        Ok(_) => Err(unprocessable("checksum_mismatch", "sha256")),
+        Ok(_) => Err(checksum_mismatch("sha256")),
         Err(e) => Err(e),
     };
     let _ = tokio::fs::remove_file(&spool).await;
@@ -188,17 +194,17 @@ async fn spool_body(req: Request, path: &std::path::Path, size: i64) -> ApiResul
         if n > MAX_BYTES {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
             ));
         }
         if n > size {
-            return Err(unprocessable("checksum_mismatch", "size"));
+            return Err(checksum_mismatch("size"));
         }
         hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(ApiError::internal)?;
     }
     if n != size {
-        return Err(unprocessable("checksum_mismatch", "size"));
+        return Err(checksum_mismatch("size"));
     }
     file.flush().await.map_err(ApiError::internal)?;
     file.sync_all().await.map_err(ApiError::internal)?;
@@ -220,7 +226,9 @@ pub async fn complete(
     let r = verify_and_process(&state, &auth, id).await;
     match &r {
         Ok((_, outcome)) => state.metrics.photo(outcome),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => state.metrics.photo(e.code),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            state.metrics.photo(e.code.as_str())
+        }
         Err(_) => {}
     }
     r.map(|(p, _)| Json(p))
@@ -248,17 +256,17 @@ async fn verify_and_process(
             if now.status == PROCESSED {
                 return Ok((out(auth, now), "already_processed"));
             }
-            return Err(ApiError::new(StatusCode::CONFLICT, "not_uploaded"));
+            return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded));
         }
         Err(StoreError::TooLarge(_)) => {
             drop_staging(ph, &staging).await;
-            return Err(unprocessable("checksum_mismatch", "size"));
+            return Err(checksum_mismatch("size"));
         }
         Err(e) => return Err(store_err(e)),
     };
     if bytes.len() as i64 != p.size || sha256_hex(&bytes) != p.sha256 {
         drop_staging(ph, &staging).await;
-        return Err(unprocessable("checksum_mismatch", "sha256"));
+        return Err(checksum_mismatch("sha256"));
     }
     let verified = if repo::stored(&state.db, &p.sha256).await?.is_some() {
         None
@@ -364,7 +372,7 @@ pub async fn variant(
         return Err(ApiError::forbidden());
     }
     if p.status != PROCESSED {
-        return Err(ApiError::new(StatusCode::CONFLICT, "not_uploaded"));
+        return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded));
     }
     let (key, content_type, ext) = if variant == "original" {
         let ext = match p.content_type.as_str() {

@@ -1,5 +1,6 @@
 //! `POST /sync/push`, `GET /sync/pull`.
 
+use anjian_domain::ErrorCode;
 use anjian_domain::Role;
 use anjian_store::sync::{self, CursorState, Record, pull::fingerprint};
 use axum::Json;
@@ -37,7 +38,7 @@ pub async fn push(
     if !ct.to_ascii_lowercase().starts_with("application/json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
         ));
     }
     let bytes = body_bytes(req, &state).await?;
@@ -53,14 +54,14 @@ pub async fn push(
         && p != sync::push::PROTOCOL
     {
         return Err(
-            ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required")
+            ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired)
                 .with_details(json!({ "supported": [sync::push::PROTOCOL] })),
         );
     }
     let body: PushIn = parse_json(&bytes)?;
     if body.mutations.len() > sync::push::MAX_MUTATIONS {
         return Err(
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
                 .with_details(json!({ "max_mutations": sync::push::MAX_MUTATIONS })),
         );
     }
@@ -78,7 +79,7 @@ pub async fn push(
     .await
     .map_err(|e| match e {
         anjian_domain::Error::Internal(cause) => {
-            let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+            let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable);
             e.retry_after = Some(5);
             e.cause = Some(cause);
             e
@@ -99,7 +100,11 @@ pub async fn push(
                 version: r.outcome.version,
                 replayed: r.replayed,
                 error: r.outcome.error.map(|e| ResultError {
-                    message: message(&e.code, lang).to_owned(),
+                    message: message(
+                        ErrorCode::parse(&e.code).unwrap_or(ErrorCode::Internal),
+                        lang,
+                    )
+                    .to_owned(),
                     code: e.code,
                     details: e.details,
                 }),

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use anjian_domain::{
-    Bounded, DeadlinePolicy, Error, FieldErrors, HazardAction, HazardStatus, Role, Severity,
+    Bounded, DeadlinePolicy, Error, ErrorCode, FieldErrors, HazardAction, HazardStatus, Role,
+    Severity,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -42,7 +43,7 @@ pub enum MutErr {
     /// `conflict`: the server's record changed in a way the mutation can't merge.
     Conflict {
         hazard_id: Option<Uuid>,
-        code: &'static str,
+        code: ErrorCode,
         details: Option<Value>,
     },
     /// The database failed; the push stops here.
@@ -54,24 +55,19 @@ pub enum MutErr {
 
 impl MutErr {
     /// (`status`, `code`, details) for the result.
-    pub fn describe(&self) -> (&'static str, &'static str, Option<Value>) {
+    pub fn describe(&self) -> (&'static str, ErrorCode, Option<Value>) {
         match self {
-            MutErr::Conflict { code, details, .. } => ("conflict", code, details.clone()),
-            MutErr::Rejected { error, .. } => match error {
-                Error::NotFound => ("rejected", "not_found", None),
-                Error::Forbidden => ("rejected", "forbidden", None),
-                Error::Validation(f) => (
-                    "rejected",
-                    "validation_failed",
-                    Some(json!({ "fields": f })),
-                ),
-                Error::Conflict(what) => ("rejected", "conflict", Some(json!({ "field": what }))),
-                Error::BadRequest(r) => {
-                    ("rejected", "invalid_request", Some(json!({ "reason": r })))
-                }
-                _ => ("rejected", "internal", None),
-            },
-            MutErr::Internal(_) | MutErr::Deferred => ("rejected", "internal", None),
+            MutErr::Conflict { code, details, .. } => ("conflict", *code, details.clone()),
+            MutErr::Rejected { error, .. } => {
+                let details = match error {
+                    Error::Validation(f) => Some(json!({ "fields": f })),
+                    Error::Conflict(what) => Some(json!({ "field": what })),
+                    Error::BadRequest(r) => Some(json!({ "reason": r })),
+                    _ => None,
+                };
+                ("rejected", error.code(), details)
+            }
+            MutErr::Internal(_) | MutErr::Deferred => ("rejected", ErrorCode::Internal, None),
         }
     }
 
@@ -115,12 +111,12 @@ fn rej(entity_type: &'static str, entity_id: Option<Uuid>) -> impl Fn(Error) -> 
         Error::Internal(_) => MutErr::Internal(error),
         Error::InvalidTransition { from, missing } => MutErr::Conflict {
             hazard_id: entity_id,
-            code: "invalid_transition",
+            code: ErrorCode::InvalidTransition,
             details: Some(json!({ "from_status": from, "missing": missing })),
         },
         Error::VersionMismatch { .. } => MutErr::Conflict {
             hazard_id: entity_id,
-            code: "conflict",
+            code: ErrorCode::Conflict,
             details: None,
         },
         error => MutErr::Rejected {
@@ -1001,7 +997,7 @@ async fn hazard_update(
     if !clashing.is_empty() {
         return Err(MutErr::Conflict {
             hazard_id: Some(h.id),
-            code: "conflict",
+            code: ErrorCode::Conflict,
             details: Some(json!({ "fields": clashing })),
         });
     }

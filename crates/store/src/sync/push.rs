@@ -244,7 +244,7 @@ fn outcome_of(seq: i64, r: &std::result::Result<Applied, MutErr>) -> Outcome {
                 entity_id: e.entity_id(),
                 version: None,
                 error: Some(OutcomeError {
-                    code: code.into(),
+                    code: code.as_str().to_owned(),
                     details,
                 }),
             }
@@ -320,7 +320,7 @@ pub async fn push(
                         entity_id: None,
                         version: None,
                         error: Some(OutcomeError {
-                            code: "seq_reused".into(),
+                            code: anjian_domain::ErrorCode::SeqReused.as_str().to_owned(),
                             details: None,
                         }),
                     },
