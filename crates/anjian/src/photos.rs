@@ -1,20 +1,18 @@
 //! Wiring of photo evidence: the object store from the configuration (an
-//! external S3, or the embedded server over the data dir), and the sweep of
-//! what uploads leave behind.
+//! external S3, or the embedded server over the data dir). The sweep of what
+//! uploads leave behind is a use case (`anjian_usecases::photos::sweep`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use anjian_api::Photos;
 use anjian_evidence::embedded::KeyPair;
-use anjian_evidence::{Embedded, ObjectStore, Processor, StoreConfig, keys};
-use anjian_store::{Actor, Db, repo};
+use anjian_evidence::{Embedded, ObjectStore, Processor, StoreConfig};
 use anyhow::Context;
-use chrono::Utc;
 use sha2::Digest;
-use uuid::Uuid;
 
 use crate::config::Config;
+
+pub use anjian_usecases::photos::{SweepReport, sweep};
 
 /// Bucket of the embedded store.
 pub const EMBEDDED_BUCKET: &str = "anjian";
@@ -153,108 +151,4 @@ pub fn serve_store(
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
     let app: axum::Router = store.full_routes(bucket);
     tokio::spawn(async move { axum::serve(listener, app).await })
-}
-
-/// What the sweep found (and, with `apply`, removed).
-#[derive(Debug, Default, serde::Serialize)]
-pub struct SweepReport {
-    /// Declared long ago, never uploaded, listed by no record.
-    pub stale_photos: Vec<Uuid>,
-    /// Declared long ago, never uploaded, but a record lists them: kept.
-    pub stale_attached: Vec<Uuid>,
-    /// Uploads whose photo is gone or already processed.
-    pub orphan_uploads: Vec<String>,
-    /// Content-addressed objects no stored-object record names.
-    pub orphan_objects: Vec<String>,
-    /// Stored objects no photo refers to.
-    pub unreferenced: Vec<String>,
-    pub applied: bool,
-}
-
-/// Finds photos declared more than `days` ago whose bytes never came, and
-/// stored objects nothing refers to; removes them when `apply`.
-pub async fn sweep(
-    db: &Db,
-    store: &ObjectStore,
-    days: u32,
-    apply: bool,
-) -> anyhow::Result<SweepReport> {
-    let e = |e: anjian_domain::Error| anyhow::anyhow!("{e:?}");
-    let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
-    let mut r = SweepReport {
-        applied: apply,
-        ..Default::default()
-    };
-    for p in repo::photos::stale_pending(db, cutoff).await.map_err(e)? {
-        if p.owner_id.is_some() {
-            r.stale_attached.push(p.id);
-        } else {
-            r.stale_photos.push(p.id);
-        }
-    }
-    // Uploads: an upload younger than the cutoff may still be completed.
-    let staged = store.list(keys::STAGING_PREFIX).await?;
-    let ids: Vec<(Uuid, String)> = staged
-        .iter()
-        .filter(|o| o.last_modified.is_none_or(|t| t < cutoff))
-        .filter_map(|o| {
-            let id = o.key.strip_prefix(keys::STAGING_PREFIX)?.parse().ok()?;
-            Some((id, o.key.clone()))
-        })
-        .collect();
-    let status: HashMap<Uuid, String> =
-        repo::photos::statuses(db, &ids.iter().map(|(i, _)| *i).collect::<Vec<_>>())
-            .await
-            .map_err(e)?
-            .into_iter()
-            .collect();
-    for (id, key) in ids {
-        let live = status.get(&id).is_some_and(|s| s == repo::photos::PENDING)
-            && !r.stale_photos.contains(&id);
-        if !live {
-            r.orphan_uploads.push(key);
-        }
-    }
-    // Content: objects whose SHA-256 no record names.
-    let known = repo::photos::stored_shas(db).await.map_err(e)?;
-    for prefix in keys::CONTENT_PREFIXES {
-        for o in store.list(prefix).await? {
-            if o.last_modified.is_some_and(|t| t >= cutoff) {
-                continue; // may belong to a completion in progress
-            }
-            let sha = o
-                .key
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .trim_end_matches(".jpg")
-                .to_owned();
-            if !known.contains(&sha) {
-                r.orphan_objects.push(o.key.clone());
-            }
-        }
-    }
-    r.unreferenced = repo::photos::unreferenced_objects(db).await.map_err(e)?;
-    if apply {
-        for id in &r.stale_photos {
-            repo::photos::remove_pending(db, Actor::system(), *id)
-                .await
-                .map_err(e)?;
-            store.delete(&keys::staging(id)).await?;
-        }
-        for key in &r.orphan_uploads {
-            store.delete(key).await?;
-        }
-        for key in &r.orphan_objects {
-            store.delete(key).await?;
-        }
-        for sha in &r.unreferenced {
-            if repo::photos::forget_object(db, sha).await.map_err(e)? {
-                store.delete(&keys::original(sha)).await?;
-                store.delete(&keys::variant("preview", sha)).await?;
-                store.delete(&keys::variant("thumb", sha)).await?;
-            }
-        }
-    }
-    Ok(r)
 }

@@ -39,20 +39,7 @@ pub struct Inner {
     pub photos: Option<Photos>,
 }
 
-/// Photo evidence: where bytes go and how they are processed.
-#[derive(Debug, Clone)]
-pub struct Photos {
-    pub store: anjian_evidence::ObjectStore,
-    pub processor: anjian_evidence::Processor,
-    /// Set when the store is the embedded server, served on our listener.
-    pub embedded: Option<anjian_evidence::Embedded>,
-    /// Where uploads through the API are spooled before they go to the store.
-    pub spool_dir: std::path::PathBuf,
-    /// Lifetime of a presigned upload URL.
-    pub upload_ttl: std::time::Duration,
-    /// Lifetime of a presigned download URL.
-    pub download_ttl: std::time::Duration,
-}
+pub use anjian_usecases::photos::Photos;
 
 impl AppState {
     /// State without an object store (photo routes answer `unavailable`).

@@ -1,23 +1,18 @@
-//! Photo evidence (api.md "Photo evidence"): declare, upload (presigned PUT
-//! or through the API), complete (verified here, not trusted from the store),
+//! Photo evidence over HTTP (api.md "Photo evidence"): declare, upload
+//! (presigned PUT or through the API, streamed to a spool file and hashed on
+//! the way), complete (the use case `anjian_usecases::photos::complete`),
 //! metadata, and variants by short-lived presigned GET.
-//!
-//! Bytes land on a staging key of their photo. `complete` reads them back,
-//! hashes them itself, processes them, stores the original under its SHA-256
-//! only if nothing is stored there yet, writes the variants, records the photo
-//! as processed in one transaction, and only then drops the staging object:
-//! a crash at any step leaves either a retryable upload or a processed photo.
 
 use anjian_domain::ErrorCode;
 use anjian_evidence::imaging::MAX_BYTES;
-use anjian_evidence::{ImageError, StoreError, keys, objects::sha256_hex};
+use anjian_evidence::{StoreError, keys};
 use anjian_store::entity::photo;
-use anjian_store::repo::photos::{self as repo, PROCESSED, Verified};
+use anjian_store::repo::photos::{self as repo, PROCESSED};
+use anjian_usecases::photos::{self as usecase, PhotoError};
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt;
 use serde_json::json;
 use sha2::Digest;
@@ -51,20 +46,6 @@ fn checksum_mismatch(reason: &str) -> ApiError {
         ErrorCode::ChecksumMismatch,
     )
     .with_details(json!({ "reason": reason }))
-}
-
-/// The refusal of an image. What the decoder said goes to the log only: its
-/// wording is no part of the contract and may echo the file.
-fn image_err(e: ImageError) -> ApiError {
-    tracing::info!(error = %e, "photo refused");
-    match e {
-        ImageError::NotAnImage(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NotAnImage)
-        }
-        ImageError::TooLarge(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ImageTooLarge)
-        }
-    }
 }
 
 fn out(auth: &Auth, p: photo::Model) -> PhotoOut {
@@ -125,15 +106,6 @@ pub async fn declare(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// A photo the caller may upload or complete.
-async fn own_photo(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<photo::Model> {
-    let p = repo::visible(&state.db, &auth.user, id).await?;
-    if !repo::may_upload(&auth.user, &p) {
-        return Err(ApiError::forbidden());
-    }
-    Ok(p)
-}
-
 /// The bytes through the API, for phones that can't reach the store. The body
 /// is streamed to disk and hashed on the way; it goes to the store only when it
 /// matches the declaration.
@@ -150,7 +122,7 @@ pub async fn upload(
     req: Request,
 ) -> ApiResult<StatusCode> {
     let ph = photos(&state)?;
-    let p = own_photo(&state, &auth, id).await?;
+    let p = usecase::uploadable(&state.db, &auth.user, id).await?;
     if p.status == PROCESSED {
         return Ok(StatusCode::NO_CONTENT);
     }
@@ -223,118 +195,40 @@ pub async fn complete(
     auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<PhotoOut>> {
-    let r = verify_and_process(&state, &auth, id).await;
+    let ph = photos(&state)?;
+    let tz = state.settings.policy.tz;
+    let r = usecase::complete(ph, &state.db, auth.actor(), &auth.user, id, tz).await;
     match &r {
-        Ok((_, outcome)) => state.metrics.photo(outcome),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            state.metrics.photo(e.code.as_str())
+        Ok(c) => state.metrics.photo(c.outcome),
+        Err(e)
+            if matches!(
+                e.code(),
+                ErrorCode::ChecksumMismatch | ErrorCode::NotAnImage | ErrorCode::ImageTooLarge
+            ) =>
+        {
+            state.metrics.photo(e.code().as_str())
         }
         Err(_) => {}
     }
-    r.map(|(p, _)| Json(p))
-}
-
-/// The work of `complete`; the photo and how it ended.
-#[tracing::instrument(name = "photo.complete", skip_all, fields(user.id = %auth.user.user.id, photo.id = %id))]
-async fn verify_and_process(
-    state: &AppState,
-    auth: &Auth,
-    id: Uuid,
-) -> ApiResult<(PhotoOut, &'static str)> {
-    let ph = photos(state)?;
-    let p = own_photo(state, auth, id).await?;
-    if p.status == PROCESSED {
-        return Ok((out(auth, p), "already_processed"));
-    }
-    let staging = keys::staging(&id);
-    let _held = ph.processor.admit(p.size.max(0) as u64).await;
-    let bytes = match ph.store.get(&staging, p.size.max(0) as u64).await {
-        Ok(b) => b,
-        Err(StoreError::NotFound) => {
-            // A completion running alongside may have finished and dropped the upload.
-            let now = repo::visible(&state.db, &auth.user, id).await?;
-            if now.status == PROCESSED {
-                return Ok((out(auth, now), "already_processed"));
-            }
-            return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded));
-        }
-        Err(StoreError::TooLarge(_)) => {
-            drop_staging(ph, &staging).await;
-            return Err(checksum_mismatch("size"));
-        }
-        Err(e) => return Err(store_err(e)),
-    };
-    if bytes.len() as i64 != p.size || sha256_hex(&bytes) != p.sha256 {
-        drop_staging(ph, &staging).await;
-        return Err(checksum_mismatch("sha256"));
-    }
-    let verified = if repo::stored(&state.db, &p.sha256).await?.is_some() {
-        None
-    } else {
-        let done = match ph.processor.run(bytes.clone()).await {
-            Ok(d) => d,
-            Err(e) => {
-                drop_staging(ph, &staging).await;
-                return Err(image_err(e));
-            }
-        };
-        let sha = &p.sha256;
-        // Variants first, the original last: its presence means the set is
-        // whole. The original is the bytes we hashed, not a copy of the staging
-        // key, which could have been written again since we read it.
-        let objects = [
-            (
-                keys::variant("preview", sha),
-                done.preview.into(),
-                "image/jpeg",
-            ),
-            (keys::variant("thumb", sha), done.thumb.into(), "image/jpeg"),
-            (keys::original(sha), bytes, done.format.mime()),
-        ];
-        for (key, body, content_type) in objects {
-            ph.store
-                .put(&key, body, content_type, true)
-                .await
-                .map_err(store_err)?;
-        }
-        Some(Verified {
-            content_type: done.format.mime().to_owned(),
-            width: i64::from(done.width),
-            height: i64::from(done.height),
-            taken_at: done
-                .taken_at
-                .and_then(|t| taken_at(t, state.settings.policy.tz)),
-            gps: done.gps,
-        })
-    };
-    let outcome = if verified.is_some() {
-        "processed"
-    } else {
-        "deduplicated"
-    };
-    let m = repo::mark_processed(&state.db, auth.actor(), id, verified).await?;
-    drop_staging(ph, &staging).await;
-    Ok((out(auth, m), outcome))
-}
-
-/// The instant a camera's local time stands for: with its recorded offset, or
-/// else read in the office time zone.
-fn taken_at(t: anjian_evidence::imaging::TakenAt, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
-    match t.offset_minutes {
-        Some(m) => chrono::FixedOffset::east_opt(i32::from(m) * 60)?
-            .from_local_datetime(&t.local)
-            .single()
-            .map(|d| d.with_timezone(&Utc)),
-        None => tz
-            .from_local_datetime(&t.local)
-            .earliest()
-            .map(|d| d.with_timezone(&Utc)),
+    match r {
+        Ok(c) => Ok(Json(out(&auth, c.photo))),
+        Err(e) => Err(photo_err(e)),
     }
 }
 
-async fn drop_staging(ph: &Photos, key: &str) {
-    if let Err(e) = ph.store.delete(key).await {
-        tracing::warn!(key, error = %e, "staging object not removed; the sweep will");
+/// The answer to a failed completion.
+fn photo_err(e: PhotoError) -> ApiError {
+    match e {
+        PhotoError::Domain(e) => e.into(),
+        PhotoError::ChecksumMismatch(reason) => checksum_mismatch(reason),
+        // What the decoder said goes to the log only: its wording is no part
+        // of the contract and may echo the file.
+        PhotoError::NotAnImage(_) | PhotoError::ImageTooLarge(_) => {
+            tracing::info!(error = %e, "photo refused");
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code())
+        }
+        PhotoError::NotUploaded => ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded),
+        PhotoError::Store(e) => store_err(e),
     }
 }
 

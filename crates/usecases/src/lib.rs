@@ -1,0 +1,7 @@
+//! The use cases of anjian: each one function that loads what it needs, asks
+//! the domain, writes through the store's one write path, and opens a
+//! `tracing` span with its key fields. Handlers, the CLI and scheduled jobs
+//! call these and nothing below them.
+#![forbid(unsafe_code)]
+
+pub mod photos;
