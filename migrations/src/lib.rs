@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_stored_object_metadata;
 mod m0003_hazard_event_changes;
+mod m0004_photos_by_declarer;
 mod sql;
 
 /// All migrations in order.
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_stored_object_metadata::Migration),
             Box::new(m0003_hazard_event_changes::Migration),
+            Box::new(m0004_photos_by_declarer::Migration),
         ]
     }
 }
