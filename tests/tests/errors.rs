@@ -567,3 +567,35 @@ async fn the_data_dir_is_the_owners_alone() {
         assert!(app.dir.path().join("anjian.db").exists());
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_publishes_every_limit() {
+    let app = TestApp::spawn().await;
+    let (s, doc) = app.get("/api/v1/openapi.json", "").await;
+    assert_eq!(s, StatusCode::OK);
+    // Query parameters are in the query.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (_, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let named_in_path = path.contains(&format!("{{{}}}", p["name"].as_str().unwrap()));
+                assert_eq!(p["in"] == "path", named_in_path, "{path}: {p}");
+            }
+        }
+    }
+    // Text fields carry a maximum and refuse control characters.
+    let schemas = &doc["components"]["schemas"];
+    let title = &schemas["Text200"];
+    assert_eq!(title["maxLength"], 200);
+    assert!(title["pattern"].as_str().unwrap().contains("\\u0000"));
+    assert!(
+        schemas["LoginIn"]["properties"]["username"]["$ref"]
+            .as_str()
+            .is_some()
+    );
+    // A push's payloads are free-form, their limits written down.
+    let payload = schemas["MutationIn"]["properties"]["payload"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(payload.contains("`hazard.title` ≤ 200"), "{payload}");
+    assert!(payload.contains("`review.comment` ≤ 2000"), "{payload}");
+}

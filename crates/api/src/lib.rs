@@ -123,6 +123,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge(root())
         .into_openapi();
     document_common_answers(&mut doc);
+    document_push_limits(&mut doc);
     doc
 }
 
@@ -137,6 +138,7 @@ pub fn app(state: AppState) -> Router {
         .merge(root())
         .split_for_parts();
     document_common_answers(&mut doc);
+    document_push_limits(&mut doc);
     let mut router =
         router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc));
     if let Some(p) = &state.photos
@@ -173,6 +175,30 @@ const PUBLIC: [&str; 5] = [
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
 ];
+
+/// A push's payloads are free-form in the schema (one that doesn't fit its
+/// type is that mutation's `rejected` outcome, not the push's refusal); the
+/// maximum length of each of their text fields is written into the document.
+fn document_push_limits(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    let limits: Vec<String> = anjian_domain::text::max::PUSH_FIELDS
+        .iter()
+        .map(|(field, max)| format!("`{field}` ≤ {max}"))
+        .collect();
+    let text = format!(
+        "The record of the mutation's type (api.md \"Offline sync\"). Text fields refuse control characters other than tab and newline; maximum lengths in characters: {}. Lists of ids hold at most 500.",
+        limits.join(", ")
+    );
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(m))) = components.schemas.get_mut("MutationIn")
+        && let Some(RefOr::T(Schema::Object(payload))) = m.properties.get_mut("payload")
+    {
+        payload.description = Some(text);
+    }
+}
 
 /// Every operation may answer with the envelope for malformed input, missing
 /// login, unknown records, invalid fields, too many requests and internal

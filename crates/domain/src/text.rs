@@ -73,6 +73,35 @@ pub fn field(
     v.to_owned()
 }
 
+/// Maximum lengths, in characters, of the text fields of what phones and
+/// browsers send (api.md "Conventions": every text field has one).
+pub mod max {
+    /// A hazard's title.
+    pub const TITLE: usize = 200;
+    /// Descriptions, measures, summaries.
+    pub const LONG: usize = 4000;
+    /// A category, a responsible person.
+    pub const SHORT: usize = 100;
+    /// Notes on a checklist item, review comments.
+    pub const NOTE: usize = 2000;
+    /// Checklist item codes.
+    pub const CODE: usize = 32;
+
+    /// Every limit of a push's payloads, by field, for the API's documentation.
+    pub const PUSH_FIELDS: &[(&str, usize)] = &[
+        ("hazard.title", TITLE),
+        ("hazard.description", LONG),
+        ("hazard.category", SHORT),
+        ("hazard.responsible_person", SHORT),
+        ("hazard.measures", LONG),
+        ("hazard.item_code", CODE),
+        ("inspection.summary", LONG),
+        ("inspection.results[].item_code", CODE),
+        ("inspection.results[].note", NOTE),
+        ("review.comment", NOTE),
+    ];
+}
+
 /// The JSON Schema `pattern` of a text (ECMA-262, as OpenAPI 3.1 uses).
 pub const PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
 

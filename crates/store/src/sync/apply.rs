@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use anjian_domain::text::max;
 use anjian_domain::{
     Bounded, DeadlinePolicy, Error, ErrorCode, FieldErrors, HazardAction, HazardStatus, Role,
     Severity,
@@ -444,11 +445,17 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
             &format!("results[{i}].item_code"),
             &r.item_code,
             true,
-            32,
+            max::CODE,
         );
-        text(&mut f, &format!("results[{i}].note"), &r.note, false, 2000);
+        text(
+            &mut f,
+            &format!("results[{i}].note"),
+            &r.note,
+            false,
+            max::NOTE,
+        );
     }
-    let summary = text(&mut f, "summary", &p.summary, false, 4000);
+    let summary = text(&mut f, "summary", &p.summary, false, max::LONG);
     f.into_result().map_err(rej(ET, Some(p.id)))?;
     let now = Utc::now();
     let m = inspection::Model {
@@ -569,21 +576,21 @@ async fn prepare_hazard(
         }
     }
     let mut f = FieldErrors::new();
-    let title = text(&mut f, "title", &p.title, true, 200);
-    let description = text(&mut f, "description", &p.description, false, 4000);
-    let category = text(&mut f, "category", &p.category, false, 100);
+    let title = text(&mut f, "title", &p.title, true, max::TITLE);
+    let description = text(&mut f, "description", &p.description, false, max::LONG);
+    let category = text(&mut f, "category", &p.category, false, max::SHORT);
     let responsible_person = text(
         &mut f,
         "responsible_person",
         &p.responsible_person,
         false,
-        100,
+        max::SHORT,
     );
-    let measures = text(&mut f, "measures", &p.measures, false, 4000);
+    let measures = text(&mut f, "measures", &p.measures, false, max::LONG);
     let item_code = p
         .item_code
         .as_deref()
-        .map(|c| text(&mut f, "item_code", c, false, 32))
+        .map(|c| text(&mut f, "item_code", c, false, max::CODE))
         .filter(|c| !c.is_empty());
     let severity = Severity::parse(&p.severity);
     if severity.is_none() {
@@ -955,13 +962,14 @@ async fn hazard_update(
         let s = v.as_str();
         match (k.as_str(), s) {
             ("description", Some(s)) => {
-                after.description = text(&mut f, "fields.description", s, false, 4000)
+                after.description = text(&mut f, "fields.description", s, false, max::LONG)
             }
             ("measures", Some(s)) => {
-                after.measures = text(&mut f, "fields.measures", s, false, 4000)
+                after.measures = text(&mut f, "fields.measures", s, false, max::LONG)
             }
             ("responsible_person", Some(s)) => {
-                after.responsible_person = text(&mut f, "fields.responsible_person", s, false, 100)
+                after.responsible_person =
+                    text(&mut f, "fields.responsible_person", s, false, max::SHORT)
             }
             ("severity", Some(s)) => match Severity::parse(s) {
                 Some(sev) => after.severity = sev.as_str().to_owned(),
@@ -1082,7 +1090,7 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
         });
     }
     let mut f = FieldErrors::new();
-    let comment = text(&mut f, "comment", &p.comment, false, 2000);
+    let comment = text(&mut f, "comment", &p.comment, false, max::NOTE);
     f.into_result().map_err(rej(ET, Some(p.id)))?;
     if action == HazardAction::Reject && comment.is_empty() {
         return Err(rej(ET, Some(p.id))(Error::validation(
