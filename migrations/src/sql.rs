@@ -51,6 +51,37 @@ pub async fn run(manager: &SchemaManager<'_>, ddl: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// A migration that is DDL text: `up` applies it, `down` undoes it.
+macro_rules! ddl_migration {
+    ($name:literal, $up:expr, $down:expr) => {
+        pub struct Migration;
+
+        impl sea_orm_migration::prelude::MigrationName for Migration {
+            fn name(&self) -> &str {
+                $name
+            }
+        }
+
+        #[sea_orm_migration::prelude::async_trait::async_trait]
+        impl sea_orm_migration::prelude::MigrationTrait for Migration {
+            async fn up(
+                &self,
+                manager: &sea_orm_migration::prelude::SchemaManager,
+            ) -> Result<(), sea_orm_migration::prelude::DbErr> {
+                crate::sql::run(manager, $up).await
+            }
+
+            async fn down(
+                &self,
+                manager: &sea_orm_migration::prelude::SchemaManager,
+            ) -> Result<(), sea_orm_migration::prelude::DbErr> {
+                crate::sql::run(manager, $down).await
+            }
+        }
+    };
+}
+pub(crate) use ddl_migration;
+
 #[cfg(test)]
 mod tests {
     use super::*;

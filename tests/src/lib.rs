@@ -508,6 +508,27 @@ pub fn envelope_code(body: &Value) -> String {
     e["code"].as_str().unwrap().to_owned()
 }
 
+/// Asserts a 422 `validation_failed` envelope; when `field` is given, that
+/// its `details.fields` names it with exactly `reasons`.
+#[track_caller]
+pub fn assert_invalid(s: StatusCode, body: &Value, field: Option<(&str, &[&str])>) {
+    assert_eq!(
+        (s, envelope_code(body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed".to_owned()
+        ),
+        "{body}"
+    );
+    if let Some((name, reasons)) = field {
+        assert_eq!(
+            body["error"]["details"]["fields"][name],
+            json!(reasons),
+            "{body}"
+        );
+    }
+}
+
 /// A field device for sync tests: its id, its user's token, and its next `seq`.
 pub struct Device {
     pub id: uuid::Uuid,

@@ -46,7 +46,8 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let client_rid = client_request_id(&req);
     let no_store = no_store(&req);
-    let too_long = req.uri().to_string().len() > MAX_URI;
+    // The request target as sent (origin form), measured without copying it.
+    let too_long = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI;
     let method = req.method().clone();
     let route = req
         .extensions()

@@ -25,6 +25,12 @@ pub enum Attachment {
     },
 }
 
+/// Whether `role`, when it sees a photo, may also have the uploaded bytes
+/// with their EXIF and GPS: everyone but enterprise users.
+pub fn sees_original(role: Role) -> bool {
+    role != Role::Enterprise
+}
+
 /// Who is asking about a photo.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer<'a> {
@@ -51,9 +57,9 @@ impl Viewer<'_> {
     }
 
     /// Whether the viewer, who sees the photo, may also have the uploaded
-    /// bytes with their EXIF and GPS: everyone but enterprise users.
+    /// bytes with their EXIF and GPS.
     pub fn sees_original(&self) -> bool {
-        self.role != Role::Enterprise
+        sees_original(self.role)
     }
 
     /// Whether the viewer, who sees the photo, may upload or complete it:

@@ -218,7 +218,7 @@ pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
 /// Whether `user`, who may see the photo, may also have the original bytes
 /// (EXIF and GPS included).
 pub fn may_see_original(user: &User) -> bool {
-    viewer(user, &user.scope()).sees_original()
+    anjian_domain::photo::sees_original(user.role())
 }
 
 /// Whether `user`, who sees the photo, may upload or complete it.

@@ -791,20 +791,7 @@ pub async fn write_prepared(
         return Ok(out);
     }
     let sp = tx.savepoint().await?;
-    let hazards: Vec<hazard::Model> = batch.iter().map(|(_, p)| p.hazard.clone()).collect();
-    let events: Vec<hazard_event::ActiveModel> =
-        batch.iter().map(|(_, p)| p.event.clone()).collect();
-    let all = async {
-        tx.insert_many("hazard.create", hazards).await?;
-        for chunk in events.chunks(500) {
-            hazard_event::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(tx.txn())
-                .await
-                .map_err(Error::internal)?;
-        }
-        anjian_domain::Result::Ok(())
-    }
-    .await;
+    let all = insert_prepared(tx, batch.iter().map(|(_, p)| p)).await;
     match all {
         Ok(()) => {
             tx.release_savepoint(sp).await?;
@@ -817,16 +804,7 @@ pub async fn write_prepared(
     }
     for (seq, p) in batch {
         let sp = tx.savepoint().await?;
-        let one = async {
-            tx.insert("hazard.create", p.hazard).await?;
-            hazard_event::Entity::insert(p.event)
-                .exec_without_returning(tx.txn())
-                .await
-                .map_err(Error::internal)?;
-            anjian_domain::Result::Ok(())
-        }
-        .await;
-        match one {
+        match insert_prepared(tx, std::iter::once(&p)).await {
             Ok(()) => tx.release_savepoint(sp).await?,
             Err(Error::Conflict(_)) => {
                 tx.rollback_to_savepoint(sp).await?;
@@ -841,6 +819,24 @@ pub async fn write_prepared(
         }
     }
     Ok(out)
+}
+
+/// Inserts prepared hazards and their creation events.
+async fn insert_prepared<'a>(
+    tx: &mut WriteTx,
+    prepared: impl Iterator<Item = &'a PreparedHazard>,
+) -> anjian_domain::Result<()> {
+    let (hazards, events): (Vec<hazard::Model>, Vec<hazard_event::ActiveModel>) = prepared
+        .map(|p| (p.hazard.clone(), p.event.clone()))
+        .unzip();
+    tx.insert_many("hazard.create", hazards).await?;
+    for chunk in events.chunks(500) {
+        hazard_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(tx.txn())
+            .await
+            .map_err(Error::internal)?;
+    }
+    Ok(())
 }
 
 /// The rejection of a mutation whose content the database itself refused.
