@@ -185,7 +185,7 @@ pub async fn run(args: FieldArgs) -> anyhow::Result<()> {
             );
         }
         FieldCommand::Status => {
-            for t in anjian_store::sync::pull::TYPES {
+            for t in anjian_usecases::sync::TYPES {
                 println!("{t:>11}: {}", c.versions(t).await?.len());
             }
             println!("     outbox: {}", c.pending().await?);

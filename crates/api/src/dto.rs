@@ -710,7 +710,7 @@ pub struct PushIn {
     #[serde(deserialize_with = "anjian_domain::number::integer")]
     pub protocol: i64,
     #[schema(value_type = Vec<MutationIn>, max_items = 500)]
-    pub mutations: Vec<anjian_store::sync::Mutation>,
+    pub mutations: Vec<anjian_usecases::sync::Mutation>,
 }
 
 /// One queued change of a device, as `POST /sync/push` takes it (the

@@ -99,7 +99,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(sync::push))
-                .layer(DefaultBodyLimit::max(anjian_store::sync::push::MAX_BYTES)),
+                .layer(DefaultBodyLimit::max(anjian_usecases::sync::MAX_BYTES)),
         )
         .merge(
             OpenApiRouter::new()

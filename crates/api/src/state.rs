@@ -37,6 +37,8 @@ pub struct Inner {
     /// The object store and image processing; `None` only in tests of the
     /// HTTP layer alone, where photo routes answer `unavailable`.
     pub photos: Option<Photos>,
+    /// The time use cases run at.
+    pub clock: Arc<dyn anjian_domain::Clock>,
 }
 
 pub use anjian_usecases::photos::Photos;
@@ -59,7 +61,21 @@ impl AppState {
             settings,
             metrics: Metrics::default(),
             photos,
+            clock: Arc::new(anjian_domain::SystemClock),
         }))
+    }
+
+    /// The same state, with use cases run at `clock`'s time.
+    pub fn with_clock(self, clock: Arc<dyn anjian_domain::Clock>) -> AppState {
+        let inner = Arc::try_unwrap(self.0).unwrap_or_else(|shared| Inner {
+            db: shared.db.clone(),
+            keys: shared.keys.clone(),
+            settings: shared.settings.clone(),
+            metrics: Metrics::default(),
+            photos: shared.photos.clone(),
+            clock: shared.clock.clone(),
+        });
+        AppState(Arc::new(Inner { clock, ..inner }))
     }
 }
 

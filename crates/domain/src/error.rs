@@ -21,6 +21,13 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Adds every problem of `other`.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (k, rs) in other.0 {
+            self.0.entry(k).or_default().extend(rs);
+        }
+    }
+
     /// `Ok(())` when empty, otherwise a `validation_failed` error.
     pub fn into_result(self) -> Result<()> {
         if self.is_empty() {

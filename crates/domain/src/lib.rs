@@ -6,10 +6,13 @@
 //! into this crate; it calls nothing of theirs.
 #![forbid(unsafe_code)]
 
+pub mod account;
+pub mod clock;
 pub mod credit_code;
 pub mod enterprise;
 pub mod error;
 pub mod hazard;
+pub mod inspection;
 pub mod mutation;
 pub mod number;
 pub mod password;
@@ -18,10 +21,11 @@ pub mod role;
 pub mod scope;
 pub mod text;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use credit_code::CreditCode;
 pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
 pub use error::{Error, ErrorCode, FieldErrors, Result};
-pub use hazard::{DeadlinePolicy, HazardAction, HazardStatus, Severity};
+pub use hazard::{DeadlinePolicy, HazardStatus, Severity};
 pub use role::Role;
 pub use scope::Scope;
 pub use text::{Bounded, Text};

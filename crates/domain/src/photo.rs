@@ -25,6 +25,26 @@ pub enum Attachment {
     },
 }
 
+/// The record a photo is listed by: its kind (`hazard`, `review`,
+/// `inspection_result`, …), id, and checklist item where there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub kind: &'a str,
+    pub id: Uuid,
+    pub item: Option<&'a str>,
+}
+
+/// Whether listing a photo that is now listed by `current` (`None`: by no
+/// record) on `wanted` is a change to write (`Ok(true)`), already done
+/// (`Ok(false)`), or refused: a photo belongs to one record only.
+pub fn attach(current: Option<Owner<'_>>, wanted: Owner<'_>) -> Result<bool, crate::Error> {
+    match current {
+        None => Ok(true),
+        Some(c) if c == wanted => Ok(false),
+        Some(_) => Err(crate::Error::Conflict("photo_ids".into())),
+    }
+}
+
 /// Whether `role`, when it sees a photo, may also have the uploaded bytes
 /// with their EXIF and GPS: everyone but enterprise users.
 pub fn sees_original(role: Role) -> bool {
@@ -44,7 +64,7 @@ impl Viewer<'_> {
     /// (api.md "Photo evidence"). Once attached, visibility follows the record
     /// alone: the declarer keeps no access of its own.
     pub fn sees(&self, a: Attachment) -> bool {
-        if self.role.is_staff() {
+        if self.sees_all() {
             return true;
         }
         match a {
@@ -56,14 +76,19 @@ impl Viewer<'_> {
         }
     }
 
+    /// Whether the viewer sees every photo (office and admin), wherever it is.
+    pub fn sees_all(&self) -> bool {
+        self.role.is_staff()
+    }
+
     /// Whether the viewer, who sees the photo, may also have the uploaded
     /// bytes with their EXIF and GPS.
     pub fn sees_original(&self) -> bool {
         sees_original(self.role)
     }
 
-    /// Whether the viewer, who sees the photo, may upload or complete it:
-    /// its declarer, office and admin.
+    /// Whether the viewer, who sees the photo, may upload or complete it, or
+    /// list it on a record: its declarer, office and admin.
     pub fn may_upload(&self, declared_by: Uuid) -> bool {
         declared_by == self.user_id || self.role.is_staff()
     }

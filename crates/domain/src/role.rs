@@ -31,6 +31,12 @@ impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Admin | Role::Office)
     }
+
+    /// Who records inspections and hazards and edits them: everyone but
+    /// enterprise users, who answer for hazards and do not record them.
+    pub fn records_findings(self) -> bool {
+        self != Role::Enterprise
+    }
 }
 
 #[cfg(feature = "openapi")]

@@ -66,13 +66,23 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Begins a write transaction on behalf of `actor`.
+    /// Begins a write transaction on behalf of `actor`, at the wall clock's time.
     pub async fn write(&self, actor: Actor) -> Result<WriteTx> {
+        self.write_at(actor, &anjian_domain::SystemClock).await
+    }
+
+    /// Begins a write transaction on behalf of `actor`; what it writes is
+    /// stamped with `clock`'s time as the transaction begins.
+    pub async fn write_at(
+        &self,
+        actor: Actor,
+        clock: &dyn anjian_domain::Clock,
+    ) -> Result<WriteTx> {
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        WriteTx::begin(&self.conn, actor, guard).await
+        WriteTx::begin(&self.conn, actor, clock.now(), guard).await
     }
 
     /// Closes every pooled connection.

@@ -17,4 +17,4 @@ pub mod write;
 
 pub use anjian_domain::{Error, Result};
 pub use db::Db;
-pub use write::{Actor, Replicated, WriteTx};
+pub use write::{Actor, Child, Replicated, WriteTx};

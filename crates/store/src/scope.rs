@@ -46,7 +46,7 @@ pub fn by_enterprise<C: ColumnTrait>(scope: &Scope, enterprise_col: C) -> Condit
 /// [`anjian_domain::photo::Viewer::sees`] as a condition.
 pub fn photos(v: &anjian_domain::photo::Viewer<'_>) -> Condition {
     use crate::entity::photo;
-    if v.role.is_staff() {
+    if v.sees_all() {
         return Condition::all();
     }
     let own_unattached = Condition::all()

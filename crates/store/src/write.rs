@@ -95,11 +95,22 @@ pub struct Savepoint {
     audit: usize,
 }
 
+/// A row that belongs to a replicated record (a hazard's history, an
+/// inspection's results): not versioned or fed itself, but audited.
+pub trait Child: ModelTrait + Serialize + Clone + Send + Sync + 'static {
+    /// The `entity_type` of its audit entries.
+    const ENTITY_TYPE: &'static str;
+    /// The id its audit entries name: its own, or its record's.
+    fn audit_id(&self) -> Uuid;
+}
+
 /// A write transaction; see the module documentation.
 #[derive(Debug)]
 pub struct WriteTx {
     txn: DatabaseTransaction,
     actor: Actor,
+    /// The time of everything this transaction stamps.
+    now: chrono::DateTime<Utc>,
     pending: Vec<PendingChange>,
     audit: Vec<audit_log::ActiveModel>,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -111,21 +122,30 @@ impl WriteTx {
     pub(crate) async fn begin(
         conn: &DatabaseConnection,
         actor: Actor,
+        now: chrono::DateTime<Utc>,
         writer: Option<OwnedMutexGuard<()>>,
     ) -> Result<WriteTx> {
         let txn = conn.begin().await.map_err(Error::internal)?;
         Ok(WriteTx {
             txn,
             actor,
+            now,
             pending: Vec::new(),
             audit: Vec::new(),
             _writer: writer,
         })
     }
 
-    /// The transaction, for reads and for writes of records that are not replicated.
-    pub fn txn(&self) -> &DatabaseTransaction {
+    /// The transaction, for reads and for writes of records that are not
+    /// replicated; store's own: no one outside writes around the write path.
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
         &self.txn
+    }
+
+    /// The time this transaction stamps on what it writes (its clock's, read
+    /// when it began).
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.now
     }
 
     pub fn actor(&self) -> &Actor {
@@ -149,7 +169,7 @@ impl WriteTx {
         M: Replicated + IntoActiveModel<ActiveOf<M>>,
         ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
     {
-        let now = Utc::now();
+        let now = self.now;
         let mut out = Vec::with_capacity(models.len());
         for mut m in models {
             m.set_version(1);
@@ -183,7 +203,7 @@ impl WriteTx {
             return Err(Error::internal(anyhow::anyhow!("update changes the id")));
         }
         after.set_version(before.version() + 1);
-        after.touch(Utc::now());
+        after.touch(self.now);
         let am = after.clone().into_active_model().reset_all();
         let res = <M::Entity as EntityTrait>::update_many()
             .set(am)
@@ -216,6 +236,29 @@ impl WriteTx {
         Ok(after)
     }
 
+    /// Inserts rows that belong to a record, each with its audit entry.
+    pub async fn insert_children<M>(&mut self, action: &str, rows: Vec<M>) -> Result<()>
+    where
+        M: Child + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        for chunk in rows.chunks(200) {
+            let active: Vec<ActiveOf<M>> = chunk
+                .iter()
+                .map(|m| m.clone().into_active_model().reset_all())
+                .collect();
+            <M::Entity as EntityTrait>::insert_many(active)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(db_err)?;
+        }
+        for m in &rows {
+            let after = serde_json::to_value(m).map_err(Error::internal)?;
+            self.audit(action, M::ENTITY_TYPE, m.audit_id(), None, Some(after));
+        }
+        Ok(())
+    }
+
     /// Records that a replicated record was deleted (the row itself is removed by the caller).
     pub fn record_delete<M: Replicated>(&mut self, action: &str, before: &M) -> Result<()> {
         self.record(action, Some(before), None::<&M>, "delete")
@@ -232,7 +275,7 @@ impl WriteTx {
     ) {
         self.audit.push(audit_log::ActiveModel {
             id: sea_orm::Set(Uuid::now_v7()),
-            at: sea_orm::Set(Utc::now()),
+            at: sea_orm::Set(self.now),
             actor_id: sea_orm::Set(self.actor.user_id),
             action: sea_orm::Set(action.to_owned()),
             entity_type: sea_orm::Set(entity_type.to_owned()),
@@ -394,7 +437,7 @@ impl WriteTx {
                 .ok_or_else(|| Error::internal(anyhow::anyhow!("feed_clock row missing")))?;
             let pos: i64 = row.try_get("", "position").map_err(Error::internal)?;
             self.resolve_villages().await?;
-            let now = Utc::now();
+            let now = self.now;
             let rows: Vec<change_feed::ActiveModel> = self
                 .pending
                 .iter()

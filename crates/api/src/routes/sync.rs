@@ -2,7 +2,7 @@
 
 use anjian_domain::ErrorCode;
 use anjian_domain::Role;
-use anjian_store::sync::{self, CursorState, Record, pull::fingerprint};
+use anjian_usecases::sync::{self, CursorState, Record, fingerprint};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -51,27 +51,28 @@ pub async fn push(
     let probe: Probe = parse_json(&bytes)?;
     // The protocol is checked before the shape, so that a future client's queue is kept.
     if let Some(p) = probe.protocol.as_ref().and_then(serde_json::Value::as_i64)
-        && p != sync::push::PROTOCOL
+        && p != sync::PROTOCOL
     {
         return Err(
             ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired)
-                .with_details(json!({ "supported": [sync::push::PROTOCOL] })),
+                .with_details(json!({ "supported": [sync::PROTOCOL] })),
         );
     }
     let body: PushIn = parse_json(&bytes)?;
-    if body.mutations.len() > sync::push::MAX_MUTATIONS {
+    if body.mutations.len() > sync::MAX_MUTATIONS {
         return Err(
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
-                .with_details(json!({ "max_mutations": sync::push::MAX_MUTATIONS })),
+                .with_details(json!({ "max_mutations": sync::MAX_MUTATIONS })),
         );
     }
-    let answer = sync::push::push(
+    let answer = sync::push(
         &state.db,
+        state.clock.as_ref(),
         auth.actor(),
         &auth.user,
         body.device_id,
         body.mutations,
-        &sync::apply::PushSettings {
+        &sync::PushSettings {
             policy: state.settings.policy,
             max_pending_photos: state.settings.max_pending_photos,
         },
@@ -87,7 +88,7 @@ pub async fn push(
         other => other.into(),
     })?;
     let lang = context::current().lang;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     Ok(Json(PushOut {
         results: answer
             .results
@@ -164,14 +165,14 @@ pub async fn pull(
             .open("sync", c)
             .and_then(|raw| serde_json::from_slice::<CursorState>(&raw).ok())
     });
-    let a = sync::pull::pull(&state.db, &auth.user, q.device_id, cursor, limit).await?;
+    let a = sync::pull(&state.db, &auth.user, q.device_id, cursor, limit).await?;
     debug_assert_eq!(a.cursor.scope, fingerprint(&auth.user));
     let sealed = state.keys.seal(
         "sync",
         &serde_json::to_vec(&a.cursor).map_err(ApiError::internal)?,
     );
     let show_gps = auth.role() != Role::Enterprise;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     Ok(Json(PullOut {
         changes: a
             .changes

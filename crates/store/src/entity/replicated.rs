@@ -77,3 +77,22 @@ impl Replicated for super::photo::Model {
         }
     }
 }
+
+/// Rows that belong to a record, audited under the record they belong to.
+macro_rules! child {
+    ($model:path, $ty:literal, |$m:ident| $id:expr) => {
+        impl crate::write::Child for $model {
+            const ENTITY_TYPE: &'static str = $ty;
+            fn audit_id(&self) -> Uuid {
+                let $m = self;
+                $id
+            }
+        }
+    };
+}
+
+child!(super::hazard_event::Model, "hazard_event", |e| e.id);
+child!(super::inspection_result::Model, "inspection_result", |r| r
+    .inspection_id);
+child!(super::checklist_item::Model, "checklist_item", |i| i
+    .template_id);

@@ -139,3 +139,12 @@ pub async fn create(db: &Db, actor: Actor, c: &NewCampaign) -> Result<campaign::
     tx.commit().await?;
     Ok(m)
 }
+
+/// Whether the campaign `id` exists.
+pub async fn exists(tx: &WriteTx, id: Uuid) -> Result<bool> {
+    Ok(campaign::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?
+        .is_some())
+}

@@ -230,3 +230,19 @@ pub async fn update(
     tx.commit().await?;
     Ok(m)
 }
+
+/// The enterprises among `ids` that exist, whoever may see them (the caller
+/// checks the scope).
+pub async fn find_in(tx: &WriteTx, ids: &[Uuid]) -> Result<Vec<enterprise::Model>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            enterprise::Entity::find()
+                .filter(enterprise::Column::Id.is_in(chunk.to_vec()))
+                .all(tx.txn())
+                .await
+                .map_err(Error::internal)?,
+        );
+    }
+    Ok(out)
+}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{Page, PageRequest};
 use crate::entity::{enterprise, hazard, hazard_event, inspection, inspection_result};
-use crate::{Db, Error, Result, scope};
+use crate::{Db, Error, Result, WriteTx, scope};
 
 /// A hazard with its history, oldest event first.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,17 +135,19 @@ pub async fn list(
     if let Some(s) = f.severity {
         cond = cond.add(hazard::Column::Severity.eq(s.as_str()));
     }
+    // The domain's overdue rule, as a filter.
+    let cut = policy.overdue_at(now);
     match f.overdue {
         Some(true) => {
             cond = cond
-                .add(hazard::Column::Status.eq(HazardStatus::Open.as_str()))
-                .add(hazard::Column::Deadline.lt(policy.office_date(now)));
+                .add(hazard::Column::Status.eq(cut.status.as_str()))
+                .add(hazard::Column::Deadline.lt(cut.deadline_before));
         }
         Some(false) => {
             cond = cond.add(
                 Condition::any()
-                    .add(hazard::Column::Status.ne(HazardStatus::Open.as_str()))
-                    .add(hazard::Column::Deadline.gte(policy.office_date(now))),
+                    .add(hazard::Column::Status.ne(cut.status.as_str()))
+                    .add(hazard::Column::Deadline.gte(cut.deadline_before)),
             );
         }
         None => {}
@@ -230,4 +232,117 @@ pub async fn get_inspection(db: &Db, scope: &Scope, id: Uuid) -> Result<Inspecti
         .await?
         .pop()
         .ok_or(Error::NotFound)
+}
+
+/// The hazard `id`, whoever may see it (the caller checks the scope).
+pub async fn find(tx: &WriteTx, id: Uuid) -> Result<Option<hazard::Model>> {
+    hazard::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)
+}
+
+/// The hazard `id` with its history and the village of its enterprise.
+pub async fn find_full(tx: &WriteTx, id: Uuid) -> Result<Option<(HazardFull, Uuid)>> {
+    let Some(h) = find(tx, id).await? else {
+        return Ok(None);
+    };
+    let village: Option<Uuid> = enterprise::Entity::find_by_id(h.enterprise_id)
+        .select_only()
+        .column(enterprise::Column::VillageId)
+        .into_tuple()
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    let Some(village) = village else {
+        return Ok(None);
+    };
+    Ok(with_history(tx.txn(), vec![h])
+        .await?
+        .pop()
+        .map(|f| (f, village)))
+}
+
+/// The enterprise of the inspection `id`, if it exists.
+pub async fn inspection_enterprise(tx: &WriteTx, id: Uuid) -> Result<Option<Uuid>> {
+    inspection::Entity::find_by_id(id)
+        .select_only()
+        .column(inspection::Column::EnterpriseId)
+        .into_tuple()
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)
+}
+
+/// A new hazard and its creation event, built but not yet written, so that a
+/// push can write many in one statement.
+#[derive(Debug, Clone)]
+pub struct PreparedHazard {
+    pub hazard: hazard::Model,
+    pub event: hazard_event::Model,
+}
+
+/// What [`write_prepared`] could not write, by the caller's keys.
+#[derive(Debug)]
+pub struct Unwritten<K> {
+    /// Keys whose id was taken meanwhile (by a concurrent push).
+    pub taken: Vec<K>,
+    /// Keys whose content the database refused.
+    pub refused: Vec<K>,
+}
+
+/// Writes prepared hazards: all in one go, or, when that fails (an id taken by
+/// a concurrent push, a row the database refuses), one by one, so that only
+/// the ones at fault are left out.
+pub async fn write_prepared<K: Copy + std::fmt::Debug>(
+    tx: &mut WriteTx,
+    batch: Vec<(K, PreparedHazard)>,
+) -> Result<Unwritten<K>> {
+    let mut out = Unwritten {
+        taken: Vec::new(),
+        refused: Vec::new(),
+    };
+    if batch.is_empty() {
+        return Ok(out);
+    }
+    let sp = tx.savepoint().await?;
+    match insert_prepared(tx, batch.iter().map(|(_, p)| p)).await {
+        Ok(()) => {
+            tx.release_savepoint(sp).await?;
+            return Ok(out);
+        }
+        Err(e) if !(matches!(e, Error::Conflict(_)) || crate::db::refused_content(&e)) => {
+            return Err(e);
+        }
+        Err(_) => tx.rollback_to_savepoint(sp).await?,
+    }
+    for (key, p) in batch {
+        let sp = tx.savepoint().await?;
+        match insert_prepared(tx, std::iter::once(&p)).await {
+            Ok(()) => tx.release_savepoint(sp).await?,
+            Err(Error::Conflict(_)) => {
+                tx.rollback_to_savepoint(sp).await?;
+                out.taken.push(key);
+            }
+            Err(e) if crate::db::refused_content(&e) => {
+                tracing::warn!(?key, error = ?e, "the database refused a hazard's content");
+                tx.rollback_to_savepoint(sp).await?;
+                out.refused.push(key);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts prepared hazards and their creation events.
+async fn insert_prepared<'a>(
+    tx: &mut WriteTx,
+    prepared: impl Iterator<Item = &'a PreparedHazard>,
+) -> Result<()> {
+    let (hazards, events): (Vec<hazard::Model>, Vec<hazard_event::Model>) = prepared
+        .map(|p| (p.hazard.clone(), p.event.clone()))
+        .unzip();
+    tx.insert_many("hazard.create", hazards).await?;
+    tx.insert_children("hazard.create", events).await
 }

@@ -190,3 +190,23 @@ pub async fn publish(tx: &mut WriteTx, spec: &TemplateSpec) -> Result<bool> {
         .map_err(Error::internal)?;
     Ok(true)
 }
+
+/// The edition and item codes of the template `id`, if it exists.
+pub async fn item_codes(tx: &WriteTx, id: Uuid) -> Result<Option<(i64, Vec<String>)>> {
+    let Some(t) = checklist_template::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?
+    else {
+        return Ok(None);
+    };
+    let codes = checklist_item::Entity::find()
+        .filter(checklist_item::Column::TemplateId.eq(t.id))
+        .select_only()
+        .column(checklist_item::Column::Code)
+        .into_tuple()
+        .all(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    Ok(Some((t.version, codes)))
+}

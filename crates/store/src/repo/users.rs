@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use anjian_domain::account::{self, Assignment};
 use anjian_domain::{FieldErrors, Role, Scope};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -96,8 +97,8 @@ async fn villages_of(
 }
 
 async fn load(conn: &impl sea_orm::ConnectionTrait, u: user::Model) -> Result<User> {
-    // Only inspectors have villages; the others need no second query.
-    if u.role != Role::Inspector.as_str() {
+    // Only some roles have villages; the others need no second query.
+    if !u.role.parse::<Role>().is_ok_and(account::has_villages) {
         return User::from_row(u, Vec::new());
     }
     let mut v = villages_of(conn, &[u.id]).await?;
@@ -164,29 +165,28 @@ async fn check_assignment(
     enterprise_id: Option<Uuid>,
     village_ids: &[Uuid],
 ) -> Result<()> {
-    match role {
-        Some(Role::Enterprise) => match enterprise_id {
-            None => e.add("enterprise_id", "required"),
-            Some(id) => {
-                let found = enterprise::Entity::find_by_id(id)
-                    .one(tx.txn())
-                    .await
-                    .map_err(Error::internal)?;
-                if found.is_none() {
-                    e.add("enterprise_id", "unknown");
-                }
-            }
-        },
-        Some(_) if enterprise_id.is_some() => e.add("enterprise_id", "only_for_enterprise_role"),
-        _ => {}
+    Assignment {
+        role,
+        enterprise_id,
+        village_ids,
     }
-    if role == Some(Role::Inspector) && village_ids.is_empty() {
-        e.add("village_ids", "required");
+    .check(e);
+    if let Some(id) = (Assignment {
+        role,
+        enterprise_id,
+        village_ids,
+    })
+    .names_enterprise()
+    {
+        let found = enterprise::Entity::find_by_id(id)
+            .one(tx.txn())
+            .await
+            .map_err(Error::internal)?;
+        if found.is_none() {
+            e.add("enterprise_id", "unknown");
+        }
     }
     if !village_ids.is_empty() {
-        if role != Some(Role::Inspector) {
-            e.add("village_ids", "only_for_inspector_role");
-        }
         let found: Vec<Uuid> = village::Entity::find()
             .select_only()
             .column(village::Column::Id)
@@ -338,7 +338,7 @@ pub async fn patch(
     let role = after.role.parse::<Role>().ok();
     check_assignment(&tx, &mut e, role, after.enterprise_id, &village_ids).await?;
     e.into_result()?;
-    if before.username == "admin" && (after.disabled || role != Some(Role::Admin)) {
+    if account::locks_out_first_admin(&before.username, after.disabled, role) {
         return Err(Error::Conflict("first_admin".into()));
     }
     let villages_changed = p.village_ids.is_some() && {
@@ -368,7 +368,10 @@ pub async fn patch(
 /// Creates the first admin (`admin`) unless it exists. Returns the password when it
 /// was generated here, so that it can be printed once.
 pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> Result<Option<String>> {
-    if find_by_username(db.conn(), "admin").await?.is_some() {
+    if find_by_username(db.conn(), account::FIRST_ADMIN)
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
     let generated = configured.is_none().then(|| password::random(16));
@@ -377,9 +380,9 @@ pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> Result<Option<St
         .or_else(|| generated.clone())
         .unwrap_or_default();
     let n = NewUser {
-        username: "admin".into(),
+        username: account::FIRST_ADMIN.into(),
         display_name: "系统管理员".into(),
-        role: "admin".into(),
+        role: Role::Admin.as_str().into(),
         password: pw,
         ..NewUser::default()
     };

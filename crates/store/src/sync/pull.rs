@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::entity::{
-    change_feed, checklist_item, checklist_template, device, enterprise, hazard, inspection, photo,
-    village,
+    change_feed, checklist_item, checklist_template, enterprise, hazard, inspection, photo, village,
 };
 use crate::repo::hazards::{HazardFull, InspectionFull, with_history, with_results};
 use crate::repo::templates::Template;
@@ -321,14 +320,14 @@ async fn clock(txn: &impl ConnectionTrait) -> Result<i64> {
     row.try_get("", "position").map_err(Error::internal)
 }
 
-/// Answers a pull. `cursor` is `None` for a first pull, `Some(None)` for a cursor
-/// that could not be opened (forged or from another server), `Some(Some(_))` otherwise.
-#[tracing::instrument(name = "pull", skip_all, fields(
-    user.id = %user.user.id, device.id = %device_id, limit, snapshot = cursor.is_none()))]
+/// Reads a pull's page, for a device that has reached `last_processed_seq`
+/// (read before: see below). `cursor` is `None` for a first pull, `Some(None)`
+/// for a cursor that could not be opened (forged or from another server),
+/// `Some(Some(_))` otherwise.
 pub async fn pull(
     db: &Db,
     user: &User,
-    device_id: Uuid,
+    last_processed_seq: i64,
     cursor: Option<Option<CursorState>>,
     limit: usize,
 ) -> Result<PullAnswer> {
@@ -339,25 +338,11 @@ pub async fn pull(
         Some(_) => (None, true),
         None => (None, false),
     };
-    // No transaction is needed for one moment's view: the device's position is
+    // No transaction is needed for one moment's view: the device's position was
     // read first, and the feed follows commit order, so every mutation it counts
     // has its changes visible to the reads that follow. (Changes beyond it may
     // show too; the phone learns of their acknowledgement at its next push.)
     let txn = db.conn();
-    let last_processed_seq = match device::Entity::find_by_id(device_id)
-        .one(txn)
-        .await
-        .map_err(Error::internal)?
-    {
-        Some(d) if d.user_id == user.user.id => d.last_processed_seq,
-        Some(_) => return Err(Error::Forbidden),
-        None => {
-            // First contact: register the device to this user (a write, once).
-            super::push::claim_device(db, device_id, user.user.id)
-                .await?
-                .last_processed_seq
-        }
-    };
     if pos.is_none() {
         pos = Some(Pos::Snapshot {
             base: clock(txn).await?,

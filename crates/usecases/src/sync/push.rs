@@ -5,10 +5,12 @@
 //! `last_processed_seq` advances with them. A rejected or conflicting mutation
 //! is recorded and the queue moves on. Nothing is answered before the commit.
 
-use anjian_domain::{Error, Result};
+use anjian_domain::{Clock, Error, Result};
+use anjian_store::repo::hazards::{HazardFull, PreparedHazard};
+use anjian_store::repo::users::User;
+use anjian_store::sync::outbox::{self, Stored};
+use anjian_store::{Actor, Db, WriteTx};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -21,11 +23,11 @@ use super::apply::{self, Applied, MutErr, PushSettings};
 /// row the database refused a `rejected` one.
 async fn flush(
     tx: &mut WriteTx,
-    buffer: &mut Vec<(i64, apply::PreparedHazard)>,
+    buffer: &mut Vec<(i64, PreparedHazard)>,
     results: &mut [PushResult],
-    outcomes: &mut [sync_mutation::ActiveModel],
+    outcomes: &mut [Stored],
 ) -> Result<()> {
-    let unwritten = apply::write_prepared(tx, std::mem::take(buffer)).await?;
+    let unwritten = anjian_store::repo::hazards::write_prepared(tx, std::mem::take(buffer)).await?;
     let failed = unwritten
         .taken
         .iter()
@@ -56,16 +58,12 @@ async fn flush(
         r.outcome = outcome_of(seq, &Err(err));
         r.outcome.entity_id = entity_id;
         let stored = serde_json::to_value(&r.outcome).map_err(Error::internal)?;
-        for o in outcomes.iter_mut().filter(|o| o.seq.as_ref() == &seq) {
-            o.outcome = sea_orm::Set(stored.clone());
+        for o in outcomes.iter_mut().filter(|o| o.seq == seq) {
+            o.outcome = stored.clone();
         }
     }
     Ok(())
 }
-use crate::entity::{device, sync_mutation};
-use crate::repo::hazards::HazardFull;
-use crate::repo::users::User;
-use crate::{Actor, Db, WriteTx};
 
 /// The protocol version this server speaks.
 pub const PROTOCOL: i64 = 1;
@@ -154,72 +152,6 @@ pub struct PushAnswer {
     pub last_processed_seq: i64,
 }
 
-/// Registers the device for `user` on first use; another user's device is forbidden.
-pub async fn claim_device(db: &Db, device_id: Uuid, user_id: Uuid) -> Result<device::Model> {
-    // Known devices need no write (pulls are frequent and mostly find nothing new).
-    if let Some(d) = device::Entity::find_by_id(device_id)
-        .one(db.conn())
-        .await
-        .map_err(Error::internal)?
-    {
-        return if d.user_id == user_id {
-            Ok(d)
-        } else {
-            Err(Error::Forbidden)
-        };
-    }
-    let now = Utc::now();
-    let tx = db.write(Actor::system()).await?;
-    device::Entity::insert(device::ActiveModel {
-        id: sea_orm::Set(device_id),
-        user_id: sea_orm::Set(user_id),
-        last_processed_seq: sea_orm::Set(0),
-        scope_fingerprint: sea_orm::Set(None),
-        first_seen_at: sea_orm::Set(now),
-        last_seen_at: sea_orm::Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(device::Column::Id)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(tx.txn())
-    .await
-    .map_err(Error::internal)?;
-    let d = device::Entity::find_by_id(device_id)
-        .one(tx.txn())
-        .await
-        .map_err(Error::internal)?
-        .ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    if d.user_id != user_id {
-        return Err(Error::Forbidden);
-    }
-    Ok(d)
-}
-
-async fn lock_device(tx: &WriteTx, device_id: Uuid) -> Result<i64> {
-    let backend = tx.txn().get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => {
-            "SELECT last_processed_seq FROM devices WHERE id = $1 FOR UPDATE"
-        }
-        _ => "SELECT last_processed_seq FROM devices WHERE id = ?",
-    };
-    let row = tx
-        .txn()
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [device_id.into()],
-        ))
-        .await
-        .map_err(Error::internal)?
-        .ok_or(Error::NotFound)?;
-    row.try_get("", "last_processed_seq")
-        .map_err(Error::internal)
-}
-
 /// The `id` a payload names, if any.
 fn payload_id(m: &Mutation) -> Option<Uuid> {
     m.payload.get("id")?.as_str()?.parse().ok()
@@ -259,6 +191,7 @@ fn outcome_of(seq: i64, r: &std::result::Result<Applied, MutErr>) -> Outcome {
     last_processed_seq = tracing::field::Empty))]
 pub async fn push(
     db: &Db,
+    clock: &dyn Clock,
     actor: Actor,
     user: &User,
     device_id: Uuid,
@@ -266,37 +199,24 @@ pub async fn push(
     settings: &PushSettings,
 ) -> Result<PushAnswer> {
     let policy = &settings.policy;
-    claim_device(db, device_id, user.user.id).await?;
+    outbox::claim_device(db, device_id, user.user.id).await?;
     mutations.sort_by_key(|m| m.seq);
-    let mut tx = db.write(actor).await?;
-    let mut last = lock_device(&tx, device_id).await?;
+    let mut tx = db.write_at(actor, clock).await?;
+    let mut last = outbox::lock_device(&tx, device_id).await?;
     let pre = std::sync::Arc::new(apply::Prefetched::load(&tx, &mutations).await?);
     let mut results = Vec::new();
     let mut failure: Option<Error> = None;
     // Stored outcomes are written together before the commit, in the same transaction.
-    let mut outcomes: Vec<sync_mutation::ActiveModel> = Vec::new();
-    let mut buffer: Vec<(i64, apply::PreparedHazard)> = Vec::new();
+    let mut outcomes: Vec<Stored> = Vec::new();
+    let mut buffer: Vec<(i64, PreparedHazard)> = Vec::new();
     let mut buffered_ids = std::collections::HashSet::new();
     for m in &mutations {
         if m.seq <= last {
             // This push may itself hold the earlier submission (not written yet).
-            let buffered =
-                outcomes
-                    .iter()
-                    .find(|o| o.seq.as_ref() == &m.seq)
-                    .map(|o| sync_mutation::Model {
-                        device_id,
-                        seq: m.seq,
-                        payload_hash: o.payload_hash.as_ref().clone(),
-                        outcome: o.outcome.as_ref().clone(),
-                        processed_at: Utc::now(),
-                    });
+            let buffered = outcomes.iter().find(|o| o.seq == m.seq).cloned();
             let stored = match buffered {
                 Some(b) => Some(b),
-                None => sync_mutation::Entity::find_by_id((device_id, m.seq))
-                    .one(tx.txn())
-                    .await
-                    .map_err(Error::internal)?,
+                None => outbox::stored_outcome(&tx, device_id, m.seq).await?,
             };
             let result = match stored {
                 Some(s) if s.payload_hash == m.fingerprint() => {
@@ -370,7 +290,7 @@ pub async fn push(
                         tx.rollback_to_savepoint(sp).await?;
                         break;
                     }
-                    Err(MutErr::Internal(e)) if crate::db::refused_content(e) => {
+                    Err(MutErr::Internal(e)) if anjian_store::db::refused_content(e) => {
                         // The database refused this mutation's content: its
                         // outcome, not the device's whole queue.
                         tracing::warn!(seq = m.seq, error = ?e, "the database refused a mutation's content");
@@ -385,7 +305,7 @@ pub async fn push(
                     Err(_) => tx.rollback_to_savepoint(sp).await?,
                 }
                 match r {
-                    Err(MutErr::Internal(e)) if crate::db::refused_content(&e) => {
+                    Err(MutErr::Internal(e)) if anjian_store::db::refused_content(&e) => {
                         Err(apply::refused_by_database(None, payload_id(m)))
                     }
                     r => r,
@@ -400,12 +320,10 @@ pub async fn push(
             }) => apply::current_hazard(&tx, user, *id).await?,
             _ => None,
         };
-        outcomes.push(sync_mutation::ActiveModel {
-            device_id: sea_orm::Set(device_id),
-            seq: sea_orm::Set(m.seq),
-            payload_hash: sea_orm::Set(m.fingerprint()),
-            outcome: sea_orm::Set(serde_json::to_value(&outcome).map_err(Error::internal)?),
-            processed_at: sea_orm::Set(Utc::now()),
+        outcomes.push(Stored {
+            seq: m.seq,
+            payload_hash: m.fingerprint(),
+            outcome: serde_json::to_value(&outcome).map_err(Error::internal)?,
         });
         last = m.seq;
         results.push(PushResult {
@@ -416,30 +334,7 @@ pub async fn push(
     }
     flush(&mut tx, &mut buffer, &mut results, &mut outcomes).await?;
     let processed = results.iter().any(|r| !r.replayed);
-    for chunk in outcomes.chunks(500) {
-        sync_mutation::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(tx.txn())
-            .await
-            .map_err(Error::internal)?;
-    }
-    if processed {
-        device::Entity::update_many()
-            .col_expr(
-                device::Column::LastProcessedSeq,
-                sea_orm::sea_query::Expr::value(last),
-            )
-            .col_expr(
-                device::Column::LastSeenAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
-            .filter(<device::Column as sea_orm::ColumnTrait>::eq(
-                &device::Column::Id,
-                device_id,
-            ))
-            .exec(tx.txn())
-            .await
-            .map_err(Error::internal)?;
-    }
+    outbox::record_outcomes(&tx, device_id, &outcomes, last, tx.now()).await?;
     if let Some(e) = failure
         && !processed
     {
@@ -460,5 +355,3 @@ pub async fn push(
         last_processed_seq: last,
     })
 }
-
-use sea_orm::QueryFilter;

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::enterprise::closed_enum;
 use crate::{Error, Role};
 
+pub mod create;
+pub mod lifecycle;
+pub mod patch;
+
+pub use lifecycle::{Command, Decision, HazardState, PLAN_PARTS, Plan, Transition, decide};
+
 closed_enum!(
     /// 一般隐患 / 重大隐患.
     Severity { General => "general", Major => "major" }
@@ -23,55 +29,10 @@ closed_enum!(
     }
 );
 
-/// Commands that move a hazard between statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HazardAction {
-    /// The enterprise submits a rectification.
-    Submit,
-    /// A review accepts the rectification.
-    Accept,
-    /// A review rejects the rectification.
-    Reject,
-    /// The office cancels the hazard.
-    Cancel,
-}
-
 impl HazardStatus {
-    /// The status after `action`, or `invalid_transition` when the current status
-    /// does not allow it. Roles are checked by [`HazardAction::permitted`].
-    pub fn apply(self, action: HazardAction) -> Result<HazardStatus, Error> {
-        use HazardAction as A;
-        use HazardStatus as S;
-        match (self, action) {
-            (S::Open, A::Submit) => Ok(S::Submitted),
-            (S::Submitted, A::Accept) => Ok(S::Closed),
-            (S::Submitted, A::Reject) => Ok(S::Open),
-            (S::Open | S::Submitted, A::Cancel) => Ok(S::Cancelled),
-            (from, _) => Err(Error::InvalidTransition {
-                from: from.as_str().to_owned(),
-                missing: None,
-            }),
-        }
-    }
-
     /// Closed and cancelled hazards never change again.
     pub fn is_final(self) -> bool {
         matches!(self, HazardStatus::Closed | HazardStatus::Cancelled)
-    }
-}
-
-impl HazardAction {
-    /// Whether `role` may perform this action on a hazard of `severity`.
-    /// A major hazard is closed by the office (or an admin) only.
-    pub fn permitted(self, role: Role, severity: Severity) -> bool {
-        match self {
-            HazardAction::Submit => role == Role::Enterprise || role.is_staff(),
-            HazardAction::Accept => {
-                role.is_staff() || (role == Role::Inspector && severity == Severity::General)
-            }
-            HazardAction::Reject => role.is_staff() || role == Role::Inspector,
-            HazardAction::Cancel => role.is_staff(),
-        }
     }
 }
 
@@ -79,6 +40,13 @@ impl HazardAction {
 /// "Offline sync"), since severity decides who may close the hazard.
 pub fn may_change_severity(role: Role) -> bool {
     role.is_staff()
+}
+
+/// Which hazards are overdue at a moment: see [`DeadlinePolicy::overdue_at`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverdueCut {
+    pub status: HazardStatus,
+    pub deadline_before: NaiveDate,
 }
 
 /// Default rectification periods by severity, counted from the date of `found_at`
@@ -138,59 +106,24 @@ impl DeadlinePolicy {
         deadline: NaiveDate,
         now: DateTime<Utc>,
     ) -> bool {
-        status == HazardStatus::Open && self.office_date(now) > deadline
+        let cut = self.overdue_at(now);
+        status == cut.status && deadline < cut.deadline_before
+    }
+
+    /// The overdue rule at `now` as a filter (for queries that must agree
+    /// with [`DeadlinePolicy::is_overdue`]): hazards in `status` whose deadline
+    /// is before `deadline_before`.
+    pub fn overdue_at(&self, now: DateTime<Utc>) -> OverdueCut {
+        OverdueCut {
+            status: HazardStatus::Open,
+            deadline_before: self.office_date(now),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    fn status() -> impl Strategy<Value = HazardStatus> {
-        proptest::sample::select(HazardStatus::ALL.to_vec())
-    }
-    fn action() -> impl Strategy<Value = HazardAction> {
-        proptest::sample::select(vec![
-            HazardAction::Submit,
-            HazardAction::Accept,
-            HazardAction::Reject,
-            HazardAction::Cancel,
-        ])
-    }
-
-    proptest! {
-        #[test]
-        fn final_states_are_absorbing(actions in proptest::collection::vec(action(), 0..20), start in status()) {
-            let mut s = start;
-            let mut reached_final = s.is_final();
-            for a in actions {
-                match s.apply(a) {
-                    Ok(next) => { prop_assert!(!reached_final); s = next; }
-                    Err(Error::InvalidTransition { .. }) => {}
-                    Err(e) => prop_assert!(false, "unexpected {e:?}"),
-                }
-                reached_final |= s.is_final();
-            }
-        }
-
-        #[test]
-        fn closed_only_through_accept(start in status(), a in action()) {
-            if let Ok(HazardStatus::Closed) = start.apply(a) {
-                prop_assert_eq!(a, HazardAction::Accept);
-                prop_assert_eq!(start, HazardStatus::Submitted);
-            }
-        }
-    }
-
-    #[test]
-    fn major_hazards_close_by_office_only() {
-        assert!(!HazardAction::Accept.permitted(Role::Inspector, Severity::Major));
-        assert!(HazardAction::Accept.permitted(Role::Inspector, Severity::General));
-        assert!(HazardAction::Accept.permitted(Role::Office, Severity::Major));
-        assert!(!HazardAction::Accept.permitted(Role::Enterprise, Severity::General));
-        assert!(!HazardAction::Cancel.permitted(Role::Inspector, Severity::General));
-    }
 
     #[test]
     fn severity_is_changed_by_the_office_only() {

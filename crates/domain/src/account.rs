@@ -1,0 +1,108 @@
+//! Rules of user accounts: what each role is attached to, and the first
+//! administrator who can't be locked out.
+
+use uuid::Uuid;
+
+use crate::{FieldErrors, Role};
+
+/// The username of the account created at first start.
+pub const FIRST_ADMIN: &str = "admin";
+
+/// What an account is attached to.
+#[derive(Debug, Clone, Copy)]
+pub struct Assignment<'a> {
+    /// `None`: the stored role is unreadable.
+    pub role: Option<Role>,
+    pub enterprise_id: Option<Uuid>,
+    pub village_ids: &'a [Uuid],
+}
+
+impl Assignment<'_> {
+    /// An enterprise user names one enterprise, an inspector at least one
+    /// village, and no one else names either. Whether the named ones exist is
+    /// for the caller to add (`unknown`).
+    pub fn check(&self, f: &mut FieldErrors) {
+        match (self.role, self.enterprise_id) {
+            (Some(Role::Enterprise), None) => f.add("enterprise_id", "required"),
+            (Some(Role::Enterprise), Some(_)) | (_, None) => {}
+            (Some(_), Some(_)) => f.add("enterprise_id", "only_for_enterprise_role"),
+            (None, Some(_)) => {}
+        }
+        let inspector = self.role == Some(Role::Inspector);
+        if inspector && self.village_ids.is_empty() {
+            f.add("village_ids", "required");
+        }
+        if !inspector && !self.village_ids.is_empty() {
+            f.add("village_ids", "only_for_inspector_role");
+        }
+    }
+
+    /// Whether the enterprise named must be looked up.
+    pub fn names_enterprise(&self) -> Option<Uuid> {
+        self.enterprise_id
+            .filter(|_| self.role == Some(Role::Enterprise))
+    }
+}
+
+/// Whether a role's accounts have villages (only inspectors do).
+pub fn has_villages(role: Role) -> bool {
+    role == Role::Inspector
+}
+
+/// Whether a change leaves the first administrator locked out: it must stay
+/// an enabled admin.
+pub fn locks_out_first_admin(username: &str, disabled: bool, role: Option<Role>) -> bool {
+    username == FIRST_ADMIN && (disabled || role != Some(Role::Admin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(a: Assignment<'_>) -> FieldErrors {
+        let mut f = FieldErrors::new();
+        a.check(&mut f);
+        f
+    }
+
+    #[test]
+    fn each_role_names_what_it_is_attached_to() {
+        let v = [Uuid::nil()];
+        let e = Some(Uuid::nil());
+        let f = reasons(Assignment {
+            role: Some(Role::Enterprise),
+            enterprise_id: None,
+            village_ids: &[],
+        });
+        assert_eq!(f.0["enterprise_id"], vec!["required"]);
+        let f = reasons(Assignment {
+            role: Some(Role::Inspector),
+            enterprise_id: e,
+            village_ids: &[],
+        });
+        assert_eq!(f.0["enterprise_id"], vec!["only_for_enterprise_role"]);
+        assert_eq!(f.0["village_ids"], vec!["required"]);
+        let f = reasons(Assignment {
+            role: Some(Role::Office),
+            enterprise_id: None,
+            village_ids: &v,
+        });
+        assert_eq!(f.0["village_ids"], vec!["only_for_inspector_role"]);
+        assert!(
+            reasons(Assignment {
+                role: Some(Role::Inspector),
+                enterprise_id: None,
+                village_ids: &v
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_first_admin_stays_an_enabled_admin() {
+        assert!(locks_out_first_admin("admin", true, Some(Role::Admin)));
+        assert!(locks_out_first_admin("admin", false, Some(Role::Office)));
+        assert!(!locks_out_first_admin("admin", false, Some(Role::Admin)));
+        assert!(!locks_out_first_admin("wang", true, Some(Role::Office)));
+    }
+}
