@@ -39,7 +39,7 @@ fn render(ddl: &str, backend: DatabaseBackend) -> String {
 }
 
 /// Runs each `;`-terminated statement of `ddl` on the connection's backend.
-pub async fn run(manager: &SchemaManager<'_>, ddl: &str) -> Result<(), DbErr> {
+pub(crate) async fn run(manager: &SchemaManager<'_>, ddl: &str) -> Result<(), DbErr> {
     let conn = manager.get_connection();
     let backend = conn.get_database_backend();
     for stmt in render(ddl, backend).split(';') {
@@ -54,7 +54,7 @@ pub async fn run(manager: &SchemaManager<'_>, ddl: &str) -> Result<(), DbErr> {
 /// A migration that is DDL text: `up` applies it, `down` undoes it.
 macro_rules! ddl_migration {
     ($name:literal, $up:expr, $down:expr) => {
-        pub struct Migration;
+        pub(crate) struct Migration;
 
         impl sea_orm_migration::prelude::MigrationName for Migration {
             fn name(&self) -> &str {

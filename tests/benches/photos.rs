@@ -4,7 +4,7 @@
 //! through the server and the embedded S3 store.
 //!
 //! Prints a table; asserts nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //!
 //! Runs on PostgreSQL when `ANJIAN_TEST_DATABASE_URL` is set (as `just bench`
 //! does), else on SQLite. Prints a table; asserts nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! A town for sync and lifecycle tests: an admin, the villages, and the
 //! enterprises of the first two villages, with helpers to make field users
 //! and hazards.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -137,7 +137,7 @@ pub async fn submit(f: &Field, id: &str) {
         "test.submit",
         &before,
         hazard::Model {
-            status: "submitted".into(),
+            status: anjian_domain::HazardStatus::Submitted.into(),
             ..before.clone()
         },
     )

@@ -5,7 +5,11 @@
 //!
 //! The backend is SQLite unless `ANJIAN_TEST_DATABASE_URL` names a PostgreSQL
 //! server (an admin connection, e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
 
 use std::path::PathBuf;
 
@@ -17,10 +21,13 @@ use tokio::sync::OnceCell;
 
 pub mod corpus;
 pub mod field;
+pub mod process;
 pub mod proxy;
 
 /// The password of the admin every test server starts with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// The signing key of every test server.
+pub const SECRET_KEY: &str = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
 
 /// Which database the suite runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,18 +48,36 @@ impl Backend {
     }
 }
 
+/// Every file under `dir`, recursively.
+fn source_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            source_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
 fn fingerprint() -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    // Every migration, as it is on disk: a new or changed one makes a new template.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/src");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    // Every migration, and the code that seeds (how rows and their audit
+    // entries are written), as it is on disk: a change makes a new template.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in [
+        "migrations/src",
+        "crates/store/src",
+        "crates/domain/src",
+        "crates/anjian/src",
+    ] {
+        source_files(&root.join(dir), &mut files);
+    }
     files.sort();
     for f in files {
-        f.file_name().hash(&mut h);
+        f.strip_prefix(&root).unwrap_or(&f).hash(&mut h);
         std::fs::read(&f).unwrap().hash(&mut h);
     }
     let f = anjian::seeds::files();
@@ -71,7 +96,7 @@ fn base_config(dir: &std::path::Path) -> Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         admin_password: Some(anjian::config::Secret(ADMIN_PASSWORD.into())),
-        secret_key: Some(anjian::config::Secret("k".repeat(40))),
+        secret_key: Some(anjian::config::Secret(SECRET_KEY.into())),
         ..Config::default()
     }
 }
@@ -225,33 +250,25 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub backend: Backend,
     pub running: Option<Running>,
+    /// Before `dir`: fields drop in order, and the check reads the database in it.
+    teardown: Teardown,
     pub dir: tempfile::TempDir,
-    pg_db: Option<(String, String)>,
-    /// Where the database is, for the checks at teardown.
-    db_url: String,
 }
 
-impl TestApp {
-    /// A server on a fresh copy of the seeded database.
-    pub async fn spawn() -> TestApp {
-        Self::spawn_with(StartOptions::default()).await
-    }
+/// A data directory and a fresh copy of the seeded database, with the
+/// configuration of a server on them.
+pub struct Provisioned {
+    pub backend: Backend,
+    pub cfg: Config,
+    /// Before `dir`: fields drop in order, and the check reads the database in it.
+    pub teardown: Teardown,
+    pub dir: tempfile::TempDir,
+}
 
-    /// A server with the demo accounts as well.
-    pub async fn spawn_demo() -> TestApp {
-        Self::spawn_with(StartOptions {
-            demo: true,
-            scheduler: false,
-        })
-        .await
-    }
-
-    pub async fn spawn_with(opts: StartOptions) -> TestApp {
-        Self::spawn_configured(opts, |_| {}).await
-    }
-
-    /// A server whose configuration `adjust` changes first (e.g. an external S3).
-    pub async fn spawn_configured(opts: StartOptions, adjust: impl FnOnce(&mut Config)) -> TestApp {
+impl Provisioned {
+    /// Copies the template (SQLite file or PostgreSQL database) for one
+    /// server; `adjust` changes the configuration first.
+    pub async fn new(adjust: impl FnOnce(&mut Config)) -> Provisioned {
         let backend = Backend::current();
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = base_config(dir.path());
@@ -275,22 +292,109 @@ impl TestApp {
                 pg_db = Some((admin_url.clone(), name));
             }
         }
-        let running = anjian::start(&cfg, opts).await.unwrap();
         let db_url = cfg.database_url();
+        Provisioned {
+            backend,
+            dir,
+            cfg,
+            teardown: Teardown { pg_db, db_url },
+        }
+    }
+}
+
+/// What is checked and removed when a test's server goes: the write path's
+/// promise on its database, then the database itself (PostgreSQL).
+pub struct Teardown {
+    pg_db: Option<(String, String)>,
+    /// Where the database is, for the checks at teardown.
+    db_url: String,
+}
+
+impl Teardown {
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let url = self.db_url.clone();
+            let checked = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(check_write_path(&url))
+            })
+            .join()
+            .unwrap();
+            if let Err(e) = checked {
+                panic!("the write path's promise is broken: {e}");
+            }
+        }
+        if let Some((admin, name)) = self.pg_db.take() {
+            // Best effort: a test that fails leaves its database for inspection
+            // only until the next `.ci/run`, which drops them all.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    pg_exec(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await
+                })
+            })
+            .join();
+        }
+    }
+}
+
+impl TestApp {
+    /// A server on a fresh copy of the seeded database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(StartOptions::default()).await
+    }
+
+    /// A server with the demo accounts as well.
+    pub async fn spawn_demo() -> TestApp {
+        Self::spawn_with(StartOptions {
+            demo: true,
+            scheduler: false,
+        })
+        .await
+    }
+
+    pub async fn spawn_with(opts: StartOptions) -> TestApp {
+        Self::spawn_configured(opts, |_| {}).await
+    }
+
+    /// A server whose configuration `adjust` changes first (e.g. an external S3).
+    pub async fn spawn_configured(opts: StartOptions, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let Provisioned {
+            backend,
+            dir,
+            cfg,
+            teardown,
+        } = Provisioned::new(adjust).await;
+        let running = anjian::start(&cfg, opts).await.unwrap();
         TestApp {
             url: format!("http://{}", running.addr),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             backend,
             running: Some(running),
             dir,
-            pg_db,
-            db_url,
+            teardown,
         }
     }
 
     /// The URL of this server's database.
     pub fn db_url(&self) -> &str {
-        &self.db_url
+        self.teardown.db_url()
     }
 
     /// The database of this server.
@@ -392,9 +496,73 @@ impl TestApp {
     }
 }
 
+/// What tells apart the child rows of one record, as its audit entry has it.
+fn child_key(entity_type: &str, row: &Value) -> Option<String> {
+    let field = match entity_type {
+        "hazard_event" => "id",
+        "inspection_result" => "item_code",
+        "checklist_item" => "code",
+        "user_village" => "village_id",
+        "stored_object" => "sha256",
+        _ => return None,
+    };
+    row[field].as_str().map(str::to_owned)
+}
+
+/// Every child row as (entity type, the id its audit entries name, key).
+async fn child_rows(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<Vec<(&'static str, uuid::Uuid, String)>, String> {
+    use anjian_store::Child;
+    use anjian_store::entity::{
+        checklist_item, hazard_event, inspection_result, stored_object, user_village,
+    };
+    use sea_orm::EntityTrait;
+    let e = |e: sea_orm::DbErr| e.to_string();
+    let mut out: Vec<(&'static str, uuid::Uuid, String)> = Vec::new();
+    for r in hazard_event::Entity::find().all(db).await.map_err(e)? {
+        out.push((
+            hazard_event::Model::ENTITY_TYPE,
+            r.audit_id(),
+            r.id.to_string(),
+        ));
+    }
+    for r in inspection_result::Entity::find().all(db).await.map_err(e)? {
+        out.push((
+            inspection_result::Model::ENTITY_TYPE,
+            r.audit_id(),
+            r.item_code.clone(),
+        ));
+    }
+    for r in checklist_item::Entity::find().all(db).await.map_err(e)? {
+        out.push((
+            checklist_item::Model::ENTITY_TYPE,
+            r.audit_id(),
+            r.code.clone(),
+        ));
+    }
+    for r in user_village::Entity::find().all(db).await.map_err(e)? {
+        out.push((
+            user_village::Model::ENTITY_TYPE,
+            r.audit_id(),
+            r.village_id.to_string(),
+        ));
+    }
+    for r in stored_object::Entity::find().all(db).await.map_err(e)? {
+        out.push((
+            stored_object::Model::ENTITY_TYPE,
+            r.audit_id(),
+            r.sha256.clone(),
+        ));
+    }
+    Ok(out)
+}
+
 /// What the write path promises, checked on a test's database after the test
 /// (conventions.md "Tests"): every change-feed entry has the audit entry of
-/// that version of its record, and no record's versions skip.
+/// that version of its record, no record's versions skip, and every
+/// child row (history, results, checklist items, villages, stored objects) has
+/// its audit entry.
 pub async fn check_write_path(url: &str) -> Result<(), String> {
     use anjian_store::entity::{audit_log, change_feed};
     use sea_orm::{EntityTrait, QuerySelect};
@@ -420,7 +588,20 @@ pub async fn check_write_path(url: &str) -> Result<(), String> {
         .all(&db)
         .await
         .map_err(|e| e.to_string())?;
+    let children = child_rows(&db).await?;
     let _ = db.close().await;
+    let audited_children: std::collections::HashSet<(&str, uuid::Uuid, String)> = audit
+        .iter()
+        .filter_map(|(t, id, before, after)| {
+            let row = after.as_ref().or(before.as_ref())?;
+            Some((t.as_str(), *id, child_key(t, row)?))
+        })
+        .collect();
+    for (t, id, key) in &children {
+        if !audited_children.contains(&(*t, *id, key.clone())) {
+            return Err(format!("{t} row {key} of {id} has no audit entry"));
+        }
+    }
     let version = |v: &Option<Value>| v.as_ref().and_then(|v| v["version"].as_i64());
     let mut audited: std::collections::HashMap<(String, uuid::Uuid), Vec<i64>> =
         std::collections::HashMap::new();
@@ -455,41 +636,8 @@ pub async fn check_write_path(url: &str) -> Result<(), String> {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let running = self.running.take();
-        drop(running);
-        if !std::thread::panicking() {
-            let url = self.db_url.clone();
-            let checked = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(check_write_path(&url))
-            })
-            .join()
-            .unwrap();
-            if let Err(e) = checked {
-                panic!("the write path's promise is broken: {e}");
-            }
-        }
-        if let Some((admin, name)) = self.pg_db.take() {
-            // Best effort: a test that fails leaves its database for inspection
-            // only until the next `.ci/run`, which drops them all.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    pg_exec(
-                        &admin,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await
-                })
-            })
-            .join();
-        }
+        // The server stops before its database is checked and removed.
+        drop(self.running.take());
     }
 }
 

@@ -1,5 +1,5 @@
 //! Login, refresh rotation, reuse detection, logout, revocation, rate limits.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use anjian_api::token::TokenKeys;
 use anjian_tests::{ADMIN_PASSWORD, TestApp, envelope_code};

@@ -2,7 +2,7 @@
 //! every kind of caller, with the status each must get. A route the document
 //! publishes and this table lacks fails the test, so a new route comes with
 //! its row.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use anjian_domain::CreditCode;
 use anjian_tests::corpus::{plain_jpeg, sha};

@@ -1,6 +1,5 @@
 //! Hostile and malformed input gets the envelope of api.md, a request id, and
 //! changes nothing; operations endpoints answer.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use anjian_tests::{TestApp, assert_invalid, envelope_code};
 use reqwest::{Method, StatusCode};

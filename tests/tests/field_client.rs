@@ -1,6 +1,6 @@
 //! The reference client against the real server, through a proxy that loses
 //! answers, cuts requests, delays and resets connections.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Photo evidence against the embedded S3 server with the real SDK: the whole
 //! flow, verification done by the server, hostile files, and who sees what.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::io::Cursor;
 

@@ -1,6 +1,6 @@
 //! Villages, enterprises, templates, campaigns: reads through the scope check,
 //! writes through the one write path.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::collections::HashSet;
 

@@ -1,5 +1,4 @@
 //! Scheduled jobs run once per period, on one replica at a time.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use anjian_store::entity::{job_run, login};
 use anjian_tests::TestApp;

@@ -1,5 +1,5 @@
 //! Offline sync: exactly-once push, conflicts, and a pull that never skips.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -1,6 +1,6 @@
 //! The one write path: version, audit and change feed in one transaction, and
 //! feed positions in commit order under concurrent writers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -232,7 +232,7 @@ async fn the_teardown_check_catches_a_write_that_went_around_the_write_path() {
         "enterprise",
         e.id,
         e.version + 5,
-        "upsert",
+        anjian_store::write::FeedOp::Upsert,
         anjian_store::write::FeedScope::default(),
     );
     tx.commit().await.unwrap();

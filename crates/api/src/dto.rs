@@ -92,8 +92,8 @@ impl From<enterprise::Model> for EnterpriseOut {
             address: e.address,
             village_id: e.village_id,
             industry_code: e.industry_code,
-            scale: e.scale,
-            status: e.status,
+            scale: e.scale.as_str().to_owned(),
+            status: e.status.as_str().to_owned(),
             contact_name: e.contact_name,
             contact_phone: e.contact_phone,
             version: e.version,
@@ -313,7 +313,7 @@ impl From<&User> for MeOut {
             id: u.user.id,
             username: u.user.username.clone(),
             display_name: u.user.display_name.clone(),
-            role: u.user.role.clone(),
+            role: u.user.role.as_str().to_owned(),
             enterprise_id: u.user.enterprise_id,
             village_ids: u.village_ids.clone(),
         }
@@ -338,7 +338,7 @@ impl From<User> for UserOut {
             id: u.user.id,
             username: u.user.username,
             display_name: u.user.display_name,
-            role: u.user.role,
+            role: u.user.role.as_str().to_owned(),
             enterprise_id: u.user.enterprise_id,
             village_ids: u.village_ids,
             disabled: u.user.disabled,
@@ -503,7 +503,7 @@ impl From<anjian_store::repo::hazards::InspectionFull> for InspectionOut {
                 .map(|r| ResultOut {
                     photo_ids: ids(&r.photo_ids),
                     item_code: r.item_code,
-                    outcome: r.outcome,
+                    outcome: r.outcome.as_str().to_owned(),
                     note: r.note,
                 })
                 .collect(),
@@ -560,14 +560,7 @@ impl HazardOut {
         now: DateTime<Utc>,
     ) -> Self {
         let h = f.hazard;
-        // An unreadable status is no status: never taken for `open`.
-        let overdue = match anjian_domain::HazardStatus::parse(&h.status) {
-            Some(status) => policy.is_overdue(status, h.deadline, now),
-            None => {
-                tracing::error!(hazard = %h.id, status = %h.status, "hazard with an unreadable status");
-                false
-            }
-        };
+        let overdue = policy.is_overdue(*h.status, h.deadline, now);
         Self {
             overdue,
             photo_ids: ids(&h.photo_ids),
@@ -578,8 +571,8 @@ impl HazardOut {
             title: h.title,
             description: h.description,
             category: h.category,
-            severity: h.severity,
-            status: h.status,
+            severity: h.severity.as_str().to_owned(),
+            status: h.status.as_str().to_owned(),
             found_at: h.found_at,
             deadline: h.deadline,
             responsible_person: h.responsible_person,
@@ -594,8 +587,8 @@ impl HazardOut {
                     at: e.at,
                     actor_id: e.actor_id,
                     action: e.action,
-                    from_status: e.from_status,
-                    to_status: e.to_status,
+                    from_status: e.from_status.map(|s| s.as_str().to_owned()),
+                    to_status: e.to_status.map(|s| s.as_str().to_owned()),
                     comment: e.comment,
                 })
                 .collect(),
@@ -636,12 +629,12 @@ impl PhotoOut {
             sha256: p.sha256,
             size: p.size,
             content_type: p.content_type,
-            variants: if p.status == anjian_store::repo::photos::PROCESSED {
+            variants: if *p.status == anjian_domain::photo::PhotoStatus::Processed {
                 ["original", "preview", "thumb"].map(String::from).to_vec()
             } else {
                 Vec::new()
             },
-            status: p.status,
+            status: p.status.as_str().to_owned(),
             taken_at: p.taken_at,
             width: p.width,
             height: p.height,

@@ -36,6 +36,16 @@ macro_rules! closed_enum {
             }
         }
 
+        impl $crate::closed::Closed for $name {
+            const NAME: &'static str = stringify!($name);
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+            fn parse(s: &str) -> Option<Self> {
+                $name::parse(s)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

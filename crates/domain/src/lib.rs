@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod closed;
 pub mod credit_code;
 pub mod enterprise;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod scope;
 pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use closed::Closed;
 pub use credit_code::CreditCode;
 pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
 pub use error::{Error, ErrorCode, FieldErrors, Result};

@@ -8,9 +8,27 @@ pub const MAX_PIXELS: u64 = 50_000_000;
 /// Types a photo may be declared as (the bytes decide the true one).
 pub const CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::enterprise::closed_enum;
 use crate::{Role, Scope};
+
+closed_enum!(
+    /// Where a photo is in its upload: declared and waiting for verified
+    /// bytes, or processed (bytes verified, variants made).
+    PhotoStatus { PendingUpload => "pending_upload", Processed => "processed" }
+);
+
+closed_enum!(
+    /// The kind of record a photo is listed by.
+    OwnerKind {
+        Hazard => "hazard",
+        Review => "review",
+        InspectionResult => "inspection_result",
+        Rectification => "rectification",
+    }
+);
 
 /// Where a photo stands for visibility: listed by a record of an enterprise
 /// (with the enterprise's village), or not attached yet.
@@ -29,7 +47,7 @@ pub enum Attachment {
 /// `inspection_result`, …), id, and checklist item where there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner<'a> {
-    pub kind: &'a str,
+    pub kind: OwnerKind,
     pub id: Uuid,
     pub item: Option<&'a str>,
 }

@@ -62,6 +62,16 @@ impl fmt::Display for Role {
     }
 }
 
+impl crate::closed::Closed for Role {
+    const NAME: &'static str = "Role";
+    fn as_str(self) -> &'static str {
+        Role::as_str(self)
+    }
+    fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
 impl FromStr for Role {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {

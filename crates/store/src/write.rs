@@ -57,6 +57,35 @@ pub fn check_if_match(if_match: Option<i64>, current: i64) -> Result<()> {
     }
 }
 
+/// What a change-feed entry says happened to its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedOp {
+    Upsert,
+    Delete,
+}
+
+impl FeedOp {
+    /// The `op` of api.md's pull.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedOp::Upsert => "upsert",
+            FeedOp::Delete => "delete",
+        }
+    }
+}
+
+impl anjian_domain::Closed for FeedOp {
+    const NAME: &'static str = "FeedOp";
+    fn as_str(self) -> &'static str {
+        FeedOp::as_str(self)
+    }
+    fn parse(s: &str) -> Option<Self> {
+        [FeedOp::Upsert, FeedOp::Delete]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
 /// Whose scope a change belongs to, so the sync feed can filter without joins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedScope {
@@ -84,7 +113,7 @@ struct PendingChange {
     entity_type: &'static str,
     entity_id: Uuid,
     version: i64,
-    op: &'static str,
+    op: FeedOp,
     scope: FeedScope,
 }
 
@@ -187,7 +216,7 @@ impl WriteTx {
                 .map_err(db_err)?;
         }
         for m in &out {
-            self.record(action, None::<&M>, Some(m), "upsert")?;
+            self.record(action, None::<&M>, Some(m), FeedOp::Upsert)?;
         }
         Ok(out)
     }
@@ -232,7 +261,7 @@ impl WriteTx {
                 }),
             );
         }
-        self.record(action, Some(before), Some(&after), "upsert")?;
+        self.record(action, Some(before), Some(&after), FeedOp::Upsert)?;
         Ok(after)
     }
 
@@ -259,9 +288,48 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Inserts a row that belongs to a record unless one with its primary key
+    /// exists; audited when inserted. Whether it was.
+    pub async fn insert_child_if_absent<M>(&mut self, action: &str, row: M) -> Result<bool>
+    where
+        M: Child + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        let active = row.clone().into_active_model().reset_all();
+        let inserted = <M::Entity as EntityTrait>::insert(active)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&self.txn)
+            .await
+            .map_err(db_err)?;
+        let inserted = matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0);
+        if inserted {
+            let after = serde_json::to_value(&row).map_err(Error::internal)?;
+            self.audit(action, M::ENTITY_TYPE, row.audit_id(), None, Some(after));
+        }
+        Ok(inserted)
+    }
+
+    /// Deletes rows that belong to a record, each with its audit entry.
+    pub async fn delete_children<M>(&mut self, action: &str, rows: Vec<M>) -> Result<()>
+    where
+        M: Child + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        for m in rows {
+            let before = serde_json::to_value(&m).map_err(Error::internal)?;
+            let id = m.audit_id();
+            <M::Entity as EntityTrait>::delete(m.into_active_model())
+                .exec(&self.txn)
+                .await
+                .map_err(db_err)?;
+            self.audit(action, M::ENTITY_TYPE, id, Some(before), None);
+        }
+        Ok(())
+    }
+
     /// Records that a replicated record was deleted (the row itself is removed by the caller).
     pub fn record_delete<M: Replicated>(&mut self, action: &str, before: &M) -> Result<()> {
-        self.record(action, Some(before), None::<&M>, "delete")
+        self.record(action, Some(before), None::<&M>, FeedOp::Delete)
     }
 
     /// Writes an audit entry for a record that is not replicated (users, logins).
@@ -291,7 +359,7 @@ impl WriteTx {
         action: &str,
         before: Option<&M>,
         after: Option<&M>,
-        op: &'static str,
+        op: FeedOp,
     ) -> Result<()> {
         let Some(subject) = after.or(before) else {
             return Ok(());
@@ -364,7 +432,7 @@ impl WriteTx {
         entity_type: &'static str,
         entity_id: Uuid,
         version: i64,
-        op: &'static str,
+        op: FeedOp,
         scope: FeedScope,
     ) {
         self.pending.push(PendingChange {
@@ -448,7 +516,7 @@ impl WriteTx {
                     entity_type: sea_orm::Set(c.entity_type.to_owned()),
                     entity_id: sea_orm::Set(c.entity_id),
                     version: sea_orm::Set(c.version),
-                    op: sea_orm::Set(c.op.to_owned()),
+                    op: sea_orm::Set(c.op.into()),
                     enterprise_id: sea_orm::Set(c.scope.enterprise_id),
                     village_id: sea_orm::Set(c.scope.village_id),
                     committed_at: sea_orm::Set(now),

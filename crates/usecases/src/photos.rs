@@ -8,10 +8,11 @@
 
 use std::collections::HashMap;
 
+use anjian_domain::photo::PhotoStatus;
 use anjian_domain::{Error, ErrorCode};
 use anjian_evidence::{ImageError, ObjectStore, StoreError, keys, objects::sha256_hex};
 use anjian_store::entity::photo;
-use anjian_store::repo::photos::{self as repo, PROCESSED, Verified};
+use anjian_store::repo::photos::{self as repo, Verified};
 use anjian_store::repo::users::User;
 use anjian_store::{Actor, Db};
 use chrono::{DateTime, TimeZone, Utc};
@@ -108,7 +109,7 @@ pub async fn complete(
         Ok(Completed { photo, outcome })
     };
     let p = uploadable(db, user, id).await?;
-    if p.status == PROCESSED {
+    if *p.status == PhotoStatus::Processed {
         return done(p, "already_processed");
     }
     let staging = keys::staging(&id);
@@ -118,7 +119,7 @@ pub async fn complete(
         Err(StoreError::NotFound) => {
             // A completion running alongside may have finished and dropped the upload.
             let now = repo::visible(db, user, id).await?;
-            if now.status == PROCESSED {
+            if *now.status == PhotoStatus::Processed {
                 return done(now, "already_processed");
             }
             return Err(PhotoError::NotUploaded);
@@ -245,15 +246,17 @@ pub async fn sweep(
             Some((id, o.key.clone()))
         })
         .collect();
-    let status: HashMap<Uuid, String> =
+    let status: HashMap<Uuid, PhotoStatus> =
         repo::statuses(db, &ids.iter().map(|(i, _)| *i).collect::<Vec<_>>())
             .await
             .map_err(e)?
             .into_iter()
             .collect();
     for (id, key) in ids {
-        let live =
-            status.get(&id).is_some_and(|s| s == repo::PENDING) && !r.stale_photos.contains(&id);
+        let live = status
+            .get(&id)
+            .is_some_and(|s| *s == PhotoStatus::PendingUpload)
+            && !r.stale_photos.contains(&id);
         if !live {
             r.orphan_uploads.push(key);
         }

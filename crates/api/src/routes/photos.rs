@@ -4,10 +4,11 @@
 //! metadata, and variants by short-lived presigned GET.
 
 use anjian_domain::ErrorCode;
+use anjian_domain::photo::PhotoStatus::Processed;
 use anjian_evidence::imaging::MAX_BYTES;
 use anjian_evidence::{StoreError, keys};
 use anjian_store::entity::photo;
-use anjian_store::repo::photos::{self as repo, PROCESSED};
+use anjian_store::repo::photos as repo;
 use anjian_usecases::photos::{self as usecase, PhotoError};
 use axum::Json;
 use axum::extract::{Path, Request, State};
@@ -76,7 +77,7 @@ pub async fn declare(
         state.settings.max_pending_photos,
     )
     .await?;
-    if m.status == PROCESSED {
+    if *m.status == Processed {
         let body = DeclaredPhotoOut {
             photo: out(&auth, m),
             upload: None,
@@ -123,7 +124,7 @@ pub async fn upload(
 ) -> ApiResult<StatusCode> {
     let ph = photos(&state)?;
     let p = usecase::uploadable(&state.db, &auth.user, id).await?;
-    if p.status == PROCESSED {
+    if *p.status == Processed {
         return Ok(StatusCode::NO_CONTENT);
     }
     tokio::fs::create_dir_all(&ph.spool_dir)
@@ -265,7 +266,7 @@ pub async fn variant(
     if variant == "original" && !repo::may_see_original(&auth.user) {
         return Err(ApiError::forbidden());
     }
-    if p.status != PROCESSED {
+    if *p.status != Processed {
         return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded));
     }
     let (key, content_type, ext) = if variant == "original" {

@@ -1,6 +1,9 @@
 //! sea-orm entities: the database shape. Never sent over the wire as they are;
 //! the API has its own wire types. `Serialize` exists for audit snapshots only.
-#![allow(missing_docs)]
+
+pub use typed::Enum;
+
+mod typed;
 
 macro_rules! no_relations {
     () => {
@@ -42,11 +45,11 @@ pub mod enterprise {
         pub address: String,
         pub village_id: Uuid,
         pub industry_code: String,
-        pub scale: String,
+        pub scale: super::Enum<anjian_domain::Scale>,
         /// Tags joined and wrapped in commas (`,dust,gas,`) so that one tag is a
         /// portable `LIKE '%,dust,%'` on both databases.
         pub risk_tags: String,
-        pub status: String,
+        pub status: super::Enum<anjian_domain::EnterpriseStatus>,
         pub contact_name: String,
         pub contact_phone: String,
         pub lat: Option<f64>,
@@ -133,7 +136,7 @@ pub mod user {
         pub id: Uuid,
         pub username: String,
         pub display_name: String,
-        pub role: String,
+        pub role: super::Enum<anjian_domain::Role>,
         pub enterprise_id: Option<Uuid>,
         #[serde(skip)]
         pub password_hash: String,
@@ -148,7 +151,7 @@ pub mod user {
 pub mod user_village {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "user_villages")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -220,7 +223,7 @@ pub mod change_feed {
         pub entity_type: String,
         pub entity_id: Uuid,
         pub version: i64,
-        pub op: String,
+        pub op: super::Enum<crate::write::FeedOp>,
         pub enterprise_id: Option<Uuid>,
         pub village_id: Option<Uuid>,
         pub committed_at: DateTimeUtc,
@@ -321,7 +324,7 @@ pub mod inspection_result {
         pub position: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub item_code: String,
-        pub outcome: String,
+        pub outcome: super::Enum<anjian_domain::inspection::ItemOutcome>,
         pub note: String,
         pub photo_ids: Json,
     }
@@ -343,8 +346,8 @@ pub mod hazard {
         pub title: String,
         pub description: String,
         pub category: String,
-        pub severity: String,
-        pub status: String,
+        pub severity: super::Enum<anjian_domain::Severity>,
+        pub status: super::Enum<anjian_domain::HazardStatus>,
         pub found_at: DateTimeUtc,
         pub deadline: Date,
         pub responsible_person: String,
@@ -376,8 +379,8 @@ pub mod hazard_event {
         pub at: DateTimeUtc,
         pub actor_id: Option<Uuid>,
         pub action: String,
-        pub from_status: Option<String>,
-        pub to_status: Option<String>,
+        pub from_status: Option<super::Enum<anjian_domain::HazardStatus>>,
+        pub to_status: Option<super::Enum<anjian_domain::HazardStatus>>,
         pub comment: String,
         pub photo_ids: Json,
         /// Fields the event changed besides the status, with their old and
@@ -399,7 +402,7 @@ pub mod photo {
         pub sha256: String,
         pub size: i64,
         pub content_type: String,
-        pub status: String,
+        pub status: super::Enum<anjian_domain::photo::PhotoStatus>,
         pub declared_by: Uuid,
         pub declared_at: DateTimeUtc,
         pub taken_at: Option<DateTimeUtc>,
@@ -409,7 +412,7 @@ pub mod photo {
         pub height: Option<i64>,
         pub gps_lat: Option<f64>,
         pub gps_lon: Option<f64>,
-        pub owner_type: Option<String>,
+        pub owner_type: Option<super::Enum<anjian_domain::photo::OwnerKind>>,
         pub owner_id: Option<Uuid>,
         pub owner_item: Option<String>,
         pub owner_position: Option<i64>,
@@ -423,7 +426,7 @@ pub mod photo {
 pub mod stored_object {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "stored_objects")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

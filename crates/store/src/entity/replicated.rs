@@ -96,3 +96,11 @@ child!(super::inspection_result::Model, "inspection_result", |r| r
     .inspection_id);
 child!(super::checklist_item::Model, "checklist_item", |i| i
     .template_id);
+child!(super::user_village::Model, "user_village", |v| v.user_id);
+// Objects are named by their SHA-256: audited under its first 128 bits (the
+// whole hash is in the entry).
+child!(super::stored_object::Model, "stored_object", |o| {
+    let mut b = [0u8; 16];
+    hex::decode_to_slice(o.sha256.get(..32).unwrap_or_default(), &mut b).unwrap_or_default();
+    Uuid::from_bytes(b)
+});

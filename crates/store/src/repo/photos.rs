@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 
 use anjian_domain::photo as photo_limits;
+use anjian_domain::photo::PhotoStatus::{self, PendingUpload, Processed};
 use anjian_domain::photo::{Attachment, Viewer};
 use anjian_domain::{Error, FieldErrors};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -18,11 +18,6 @@ use crate::db::db_err;
 use crate::entity::{enterprise, photo, stored_object};
 use crate::repo::users::User;
 use crate::{Actor, Db, Result, WriteTx};
-
-/// `pending_upload`: declared, bytes not verified yet. `processed`: bytes
-/// verified and variants made.
-pub const PENDING: &str = "pending_upload";
-pub const PROCESSED: &str = "processed";
 
 /// The body of `POST /photos` and the payload of `photo.declare`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -95,7 +90,7 @@ pub async fn declare_in(
         sha256: p.sha256,
         size: p.size,
         content_type: p.content_type,
-        status: PENDING.into(),
+        status: PendingUpload.into(),
         declared_by: user.user.id,
         declared_at: now,
         taken_at: p.taken_at,
@@ -117,7 +112,7 @@ pub async fn declare_in(
     } else {
         let pending = photo::Entity::find()
             .filter(photo::Column::DeclaredBy.eq(user.user.id))
-            .filter(photo::Column::Status.eq(PENDING))
+            .filter(photo::Column::Status.eq(PendingUpload.as_str()))
             .count(tx.txn())
             .await
             .map_err(db_err)?;
@@ -132,7 +127,7 @@ pub async fn declare_in(
 
 /// What verified bytes say, copied onto a photo of those bytes.
 fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Utc>) {
-    m.status = PROCESSED.into();
+    m.status = Processed.into();
     m.content_type = o.content_type.clone();
     m.width = Some(o.width);
     m.height = Some(o.height);
@@ -237,7 +232,7 @@ async fn sees_processed_bytes<C: ConnectionTrait>(
         .select_only()
         .column(photo::Column::Id)
         .filter(photo::Column::Sha256.eq(sha256))
-        .filter(photo::Column::Status.eq(PROCESSED))
+        .filter(photo::Column::Status.eq(Processed.as_str()))
         .filter(crate::scope::photos(&viewer(user, &user.scope())))
         .into_tuple::<Uuid>()
         .one(conn)
@@ -280,7 +275,7 @@ pub async fn mark_processed(
                 .await
                 .map_err(db_err)?
                 .ok_or(Error::NotFound)?;
-            if p.status == PROCESSED {
+            if *p.status == Processed {
                 Ok(p)
             } else {
                 Err(Error::Conflict("photo".into()))
@@ -302,31 +297,23 @@ async fn mark_processed_once(
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound)?;
-    if p.status == PROCESSED {
+    if *p.status == Processed {
         return Ok(p);
     }
     let now = Utc::now();
     if let Some(v) = v {
-        let row = stored_object::ActiveModel {
-            sha256: Set(p.sha256.clone()),
-            size: Set(p.size),
-            content_type: Set(v.content_type),
-            width: Set(v.width),
-            height: Set(v.height),
-            stored_at: Set(now),
-            taken_at: Set(v.taken_at),
-            gps_lat: Set(v.gps.map(|g| g.0)),
-            gps_lon: Set(v.gps.map(|g| g.1)),
+        let row = stored_object::Model {
+            sha256: p.sha256.clone(),
+            size: p.size,
+            content_type: v.content_type,
+            width: v.width,
+            height: v.height,
+            stored_at: now,
+            taken_at: v.taken_at,
+            gps_lat: v.gps.map(|g| g.0),
+            gps_lon: v.gps.map(|g| g.1),
         };
-        stored_object::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(stored_object::Column::Sha256)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(tx.txn())
-            .await
-            .map_err(db_err)?;
+        tx.insert_child_if_absent("photo.store", row).await?;
     }
     let o = stored_object::Entity::find_by_id(p.sha256.clone())
         .one(tx.txn())
@@ -343,7 +330,7 @@ async fn mark_processed_once(
 /// Photos declared before `before` whose bytes never arrived.
 pub async fn stale_pending(db: &Db, before: DateTime<Utc>) -> Result<Vec<photo::Model>> {
     photo::Entity::find()
-        .filter(photo::Column::Status.eq(PENDING))
+        .filter(photo::Column::Status.eq(PendingUpload.as_str()))
         .filter(photo::Column::DeclaredAt.lt(before))
         .all(db.conn())
         .await
@@ -358,7 +345,7 @@ pub async fn remove_pending(db: &Db, actor: Actor, id: Uuid) -> Result<bool> {
         .one(tx.txn())
         .await
         .map_err(db_err)?;
-    let Some(p) = p.filter(|p| p.status == PENDING && p.owner_id.is_none()) else {
+    let Some(p) = p.filter(|p| *p.status == PendingUpload && p.owner_id.is_none()) else {
         return Ok(false);
     };
     photo::Entity::delete_by_id(id)
@@ -387,7 +374,7 @@ pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
     let used = Query::select()
         .column(photo::Column::Sha256)
         .from(photo::Entity)
-        .and_where(photo::Column::Status.eq(PROCESSED))
+        .and_where(photo::Column::Status.eq(Processed.as_str()))
         .to_owned();
     stored_object::Entity::find()
         .select_only()
@@ -402,10 +389,10 @@ pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
 
 /// Forgets a stored object, unless a processed photo refers to it again.
 pub async fn forget_object(db: &Db, sha256: &str) -> Result<bool> {
-    let tx = db.write(Actor::system()).await?;
+    let mut tx = db.write(Actor::system()).await?;
     let used = photo::Entity::find()
         .filter(photo::Column::Sha256.eq(sha256))
-        .filter(photo::Column::Status.eq(PROCESSED))
+        .filter(photo::Column::Status.eq(Processed.as_str()))
         .one(tx.txn())
         .await
         .map_err(db_err)?
@@ -413,19 +400,21 @@ pub async fn forget_object(db: &Db, sha256: &str) -> Result<bool> {
     if used {
         return Ok(false);
     }
-    stored_object::Entity::delete_by_id(sha256.to_owned())
-        .exec(tx.txn())
+    let o = stored_object::Entity::find_by_id(sha256.to_owned())
+        .one(tx.txn())
         .await
         .map_err(db_err)?;
+    tx.delete_children("photo.forget", o.into_iter().collect())
+        .await?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// Ids and statuses of photos, for telling live uploads from orphans.
-pub async fn statuses(db: &Db, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+pub async fn statuses(db: &Db, ids: &[Uuid]) -> Result<Vec<(Uuid, PhotoStatus)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(Uuid, String)> = photo::Entity::find()
+        let rows: Vec<(Uuid, crate::entity::Enum<PhotoStatus>)> = photo::Entity::find()
             .select_only()
             .column(photo::Column::Id)
             .column(photo::Column::Status)
@@ -434,7 +423,7 @@ pub async fn statuses(db: &Db, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
             .all(db.conn())
             .await
             .map_err(db_err)?;
-        out.extend(rows);
+        out.extend(rows.into_iter().map(|(id, s)| (id, s.0)));
     }
     Ok(out)
 }

@@ -302,7 +302,7 @@ pub async fn import(db: &Db, actor: Actor, bytes: &[u8]) -> Result<ImportOutcome
                     after.risk_tags = before.risk_tags.clone();
                 }
                 if keep_status {
-                    after.status = before.status.clone();
+                    after.status = before.status;
                 }
                 if keep_location {
                     (after.lat, after.lon) = (before.lat, before.lon);

@@ -1,8 +1,6 @@
 //! Checklist templates. A published edition is immutable; editing makes a new edition.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -153,7 +151,7 @@ pub async fn publish(tx: &mut WriteTx, spec: &TemplateSpec) -> Result<bool> {
         .iter()
         .filter_map(|t| anjian_domain::RiskTag::parse(t))
         .collect();
-    let now = chrono::Utc::now();
+    let now = tx.now();
     let t = checklist_template::Model {
         id: Uuid::now_v7(),
         code: spec.code.clone(),
@@ -165,29 +163,23 @@ pub async fn publish(tx: &mut WriteTx, spec: &TemplateSpec) -> Result<bool> {
         published_at: Some(now),
     };
     let t = tx.insert("template.publish", t).await?;
-    let items: Vec<checklist_item::ActiveModel> = spec
+    let items: Vec<checklist_item::Model> = spec
         .items
         .iter()
         .enumerate()
-        .map(|(i, it)| {
-            sea_orm::IntoActiveModel::into_active_model(checklist_item::Model {
-                template_id: t.id,
-                position: i as i64,
-                code: it.code.clone(),
-                category: it.category.clone(),
-                text: it.text.clone(),
-                guidance: it.guidance.clone(),
-                legal_basis: it.legal_basis.clone(),
-                severity_hint: it.severity_hint.clone(),
-                photo_required_on_fail: it.photo_required_on_fail,
-            })
-            .reset_all()
+        .map(|(i, it)| checklist_item::Model {
+            template_id: t.id,
+            position: i as i64,
+            code: it.code.clone(),
+            category: it.category.clone(),
+            text: it.text.clone(),
+            guidance: it.guidance.clone(),
+            legal_basis: it.legal_basis.clone(),
+            severity_hint: it.severity_hint.clone(),
+            photo_required_on_fail: it.photo_required_on_fail,
         })
         .collect();
-    checklist_item::Entity::insert_many(items)
-        .exec_without_returning(tx.txn())
-        .await
-        .map_err(Error::internal)?;
+    tx.insert_children("template.publish", items).await?;
     Ok(true)
 }
 

@@ -18,20 +18,15 @@ use crate::{Actor, Db, Error, Result, password};
 pub struct User {
     pub user: user::Model,
     pub village_ids: Vec<Uuid>,
-    /// `user.role`, read once; a row whose role is unreadable is never a user.
+    /// `user.role`; a row whose role is unreadable is never read.
     role: Role,
 }
 
 impl User {
-    /// A user from its row.
-    ///
-    /// # Errors
-    /// `internal` when the stored role is unreadable: it must never fall back
-    /// to some role.
+    /// A user from its row (a row whose stored role is unreadable fails to
+    /// read: it never falls back to some role).
     pub fn from_row(user: user::Model, village_ids: Vec<Uuid>) -> Result<User> {
-        let role = user.role.parse().map_err(|()| {
-            Error::internal(anyhow::anyhow!("user {} has an unreadable role", user.id))
-        })?;
+        let role = *user.role;
         Ok(User {
             user,
             village_ids,
@@ -98,7 +93,7 @@ async fn villages_of(
 
 async fn load(conn: &impl sea_orm::ConnectionTrait, u: user::Model) -> Result<User> {
     // Only some roles have villages; the others need no second query.
-    if !u.role.parse::<Role>().is_ok_and(account::has_villages) {
+    if !account::has_villages(*u.role) {
         return User::from_row(u, Vec::new());
     }
     let mut v = villages_of(conn, &[u.id]).await?;
@@ -202,28 +197,27 @@ async fn check_assignment(
     Ok(())
 }
 
-async fn set_villages(tx: &WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> Result<()> {
-    user_village::Entity::delete_many()
+/// Makes `village_ids` the villages of the user: removes the others, adds the new ones.
+async fn set_villages(tx: &mut WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> Result<()> {
+    let current = user_village::Entity::find()
         .filter(user_village::Column::UserId.eq(user_id))
-        .exec(tx.txn())
+        .all(tx.txn())
         .await
         .map_err(Error::internal)?;
-    let set: BTreeSet<Uuid> = village_ids.iter().copied().collect();
-    if set.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<user_village::ActiveModel> = set
+    let wanted: BTreeSet<Uuid> = village_ids.iter().copied().collect();
+    let (kept, gone): (Vec<_>, Vec<_>) = current
         .into_iter()
-        .map(|village_id| user_village::ActiveModel {
-            user_id: sea_orm::Set(user_id),
-            village_id: sea_orm::Set(village_id),
+        .partition(|r| wanted.contains(&r.village_id));
+    tx.delete_children("user.villages", gone).await?;
+    let new: Vec<user_village::Model> = wanted
+        .into_iter()
+        .filter(|v| !kept.iter().any(|k| k.village_id == *v))
+        .map(|village_id| user_village::Model {
+            user_id,
+            village_id,
         })
         .collect();
-    user_village::Entity::insert_many(rows)
-        .exec_without_returning(tx.txn())
-        .await
-        .map_err(Error::internal)?;
-    Ok(())
+    tx.insert_children("user.villages", new).await
 }
 
 /// Creates a user within `tx`, with an already computed password hash.
@@ -243,6 +237,11 @@ pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String)
     }
     check_assignment(tx, &mut e, role, n.enterprise_id, &n.village_ids).await?;
     e.into_result()?;
+    let Some(role) = role else {
+        return Err(Error::internal(anyhow::anyhow!(
+            "a checked user without a role"
+        )));
+    };
     if find_by_username(tx.txn(), &username).await?.is_some() {
         return Err(Error::Conflict("username".into()));
     }
@@ -251,7 +250,7 @@ pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String)
         id: Uuid::now_v7(),
         username,
         display_name,
-        role: n.role.clone(),
+        role: role.into(),
         enterprise_id: n.enterprise_id,
         password_hash,
         disabled: false,
@@ -316,11 +315,15 @@ pub async fn patch(
         }
         after.display_name = d.to_owned();
     }
+    let mut role_invalid = false;
     if let Some(r) = &p.role {
-        if r.parse::<Role>().is_err() {
-            e.add("role", "invalid");
+        match r.parse::<Role>() {
+            Ok(r) => after.role = r.into(),
+            Err(()) => {
+                role_invalid = true;
+                e.add("role", "invalid");
+            }
         }
-        after.role = r.clone();
     }
     if let Some(ent) = p.enterprise_id {
         after.enterprise_id = ent;
@@ -335,7 +338,7 @@ pub async fn patch(
         .village_ids
         .clone()
         .unwrap_or_else(|| before_villages.clone());
-    let role = after.role.parse::<Role>().ok();
+    let role = (!role_invalid).then_some(*after.role);
     check_assignment(&tx, &mut e, role, after.enterprise_id, &village_ids).await?;
     e.into_result()?;
     if account::locks_out_first_admin(&before.username, after.disabled, role) {
@@ -352,7 +355,7 @@ pub async fn patch(
     }
     let after = tx.update("user.update", &before, after).await?;
     if villages_changed {
-        set_villages(&tx, id, &village_ids).await?;
+        set_villages(&mut tx, id, &village_ids).await?;
     }
     let revoke = (after.disabled && !before.disabled)
         .then_some("disabled")

@@ -23,6 +23,7 @@ use crate::entity::{
 use crate::repo::hazards::{HazardFull, InspectionFull, with_history, with_results};
 use crate::repo::templates::Template;
 use crate::repo::users::User;
+use crate::write::FeedOp;
 use crate::{Db, scope};
 
 /// Entity types served to phones, in snapshot order.
@@ -406,7 +407,11 @@ pub async fn pull(
                         keys.push((
                             t,
                             r.entity_id,
-                            if r.op == "delete" { "delete" } else { "upsert" },
+                            if *r.op == FeedOp::Delete {
+                                "delete"
+                            } else {
+                                "upsert"
+                            },
                         ));
                     }
                     pos = Pos::Feed {
@@ -498,10 +503,10 @@ pub async fn enterprise_moved(
         village_id: Some(e.village_id),
     };
     for (t, id, v) in &rows {
-        tx.feed_raw(t, *id, *v, "delete", old);
+        tx.feed_raw(t, *id, *v, FeedOp::Delete, old);
     }
     for (t, id, v) in &rows {
-        tx.feed_raw(t, *id, *v, "upsert", new);
+        tx.feed_raw(t, *id, *v, FeedOp::Upsert, new);
     }
     Ok(())
 }

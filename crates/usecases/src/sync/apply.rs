@@ -7,10 +7,8 @@ use anjian_domain::hazard::create::HazardIn;
 use anjian_domain::hazard::lifecycle::{self, Command, Decision, HazardState, Plan};
 use anjian_domain::hazard::patch::{self, Editable, FieldVersions, Refusal};
 use anjian_domain::inspection::{InspectionIn, TemplateFacts};
-use anjian_domain::photo::Owner;
-use anjian_domain::{
-    Bounded, DeadlinePolicy, Error, ErrorCode, FieldErrors, HazardStatus, Severity,
-};
+use anjian_domain::photo::{Owner, OwnerKind};
+use anjian_domain::{Bounded, DeadlinePolicy, Error, ErrorCode, FieldErrors, HazardStatus};
 use anjian_store::WriteTx;
 use anjian_store::entity::{
     enterprise, hazard, hazard_event, inspection, inspection_result, photo,
@@ -296,9 +294,9 @@ async fn attach(
         let Some(p) = p.filter(|p| viewer.may_upload(p.declared_by)) else {
             return Err(refuse(Error::NotFound));
         };
-        let current = match (p.owner_type.as_deref(), p.owner_id) {
+        let current = match (p.owner_type, p.owner_id) {
             (Some(kind), Some(id)) => Some(Owner {
-                kind,
+                kind: *kind,
                 id,
                 item: p.owner_item.as_deref(),
             }),
@@ -308,7 +306,7 @@ async fn attach(
             continue;
         }
         let after = photo::Model {
-            owner_type: Some(owner.kind.to_owned()),
+            owner_type: Some(owner.kind.into()),
             owner_id: Some(owner.id),
             owner_item: owner.item.map(str::to_owned),
             owner_position: Some(pos as i64),
@@ -372,7 +370,7 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
             inspection_id: m.id,
             position: i as i64,
             item_code: r.item_code.clone(),
-            outcome: r.outcome.as_str().to_owned(),
+            outcome: r.outcome.into(),
             note: r.note.clone(),
             photo_ids: json!(r.photo_ids),
         })
@@ -382,7 +380,7 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
         .map_err(rej(ET, Some(m.id)))?;
     for r in &checked.results {
         let owner = Owner {
-            kind: "inspection_result",
+            kind: OwnerKind::InspectionResult,
             id: m.id,
             item: Some(&r.item_code),
         };
@@ -433,8 +431,8 @@ async fn prepare_hazard(
         title: n.title,
         description: n.description,
         category: n.category,
-        severity: n.severity.as_str().to_owned(),
-        status: HazardStatus::Open.as_str().to_owned(),
+        severity: n.severity.into(),
+        status: HazardStatus::Open.into(),
         found_at: p.found_at,
         deadline: n.deadline,
         responsible_person: n.responsible_person,
@@ -475,7 +473,7 @@ async fn hazard_create(
     );
     event(tx, "hazard.create", row).await?;
     let owner = Owner {
-        kind: "hazard",
+        kind: OwnerKind::Hazard,
         id: m.id,
         item: None,
     };
@@ -536,8 +534,8 @@ fn event_row(
         at: tx.now(),
         actor_id: Some(user.user.id),
         action: action.to_owned(),
-        from_status: from.map(|s| s.as_str().to_owned()),
-        to_status: to.map(|s| s.as_str().to_owned()),
+        from_status: from.map(Into::into),
+        to_status: to.map(Into::into),
         comment: comment.to_owned(),
         photo_ids: json!(photo_ids),
         changes,
@@ -569,32 +567,12 @@ struct HazardUpdateIn {
     fields: serde_json::Map<String, Value>,
 }
 
-/// The stored status; an unreadable one is a fault, never a default.
-fn stored_status(h: &hazard::Model) -> Step<HazardStatus> {
-    HazardStatus::parse(&h.status).ok_or_else(|| {
-        MutErr::Internal(Error::internal(anyhow::anyhow!(
-            "hazard {} has an unreadable status",
-            h.id
-        )))
-    })
-}
-
-/// The stored severity; an unreadable one is a fault, never `general` (that
-/// would let an inspector close a major hazard).
-fn stored_severity(h: &hazard::Model) -> Step<Severity> {
-    Severity::parse(&h.severity).ok_or_else(|| {
-        MutErr::Internal(Error::internal(anyhow::anyhow!(
-            "hazard {} has an unreadable severity",
-            h.id
-        )))
-    })
-}
-
-/// What the lifecycle rules need to know of a stored hazard.
+/// What the lifecycle rules need to know of a stored hazard (an unreadable
+/// status or severity never got this far: it fails the read).
 fn rule_state(h: &hazard::Model) -> Step<HazardState> {
     Ok(HazardState {
-        status: stored_status(h)?,
-        severity: stored_severity(h)?,
+        status: *h.status,
+        severity: *h.severity,
         deadline: h.deadline,
         plan: Plan::from_stored(h.plan.as_ref()),
         pending_extension: None,
@@ -605,7 +583,7 @@ fn rule_state(h: &hazard::Model) -> Step<HazardState> {
 fn editable(h: &hazard::Model) -> Step<Editable> {
     Ok(Editable {
         description: h.description.clone(),
-        severity: stored_severity(h)?,
+        severity: *h.severity,
         deadline: h.deadline,
         responsible_person: h.responsible_person.clone(),
         measures: h.measures.clone(),
@@ -669,7 +647,7 @@ async fn hazard_update(
     let e = merged.after;
     let after = hazard::Model {
         description: e.description.clone(),
-        severity: e.severity.as_str().to_owned(),
+        severity: e.severity.into(),
         deadline: e.deadline,
         responsible_person: e.responsible_person.clone(),
         measures: e.measures.clone(),
@@ -733,7 +711,7 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
     let action = command.action();
     let t = lifecycle::decide(&state, user.role(), command).map_err(rej(ET, Some(h.id)))?;
     let mut after = h.clone();
-    after.status = t.to.as_str().to_owned();
+    after.status = t.to.into();
     after.closed_at = (t.to == HazardStatus::Closed).then(|| tx.now());
     let m = tx
         .update("hazard.review", &h, after)
@@ -751,7 +729,7 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
     );
     let ev = event(tx, "hazard.review", row).await?;
     let owner = Owner {
-        kind: "review",
+        kind: OwnerKind::Review,
         id: ev,
         item: None,
     };

@@ -1,0 +1,125 @@
+//! The real `anjian` binary on a database provisioned like every other test's
+//! (a copy of the seeded template, checked and removed at the end), so that a
+//! test can kill it with SIGKILL at any moment and start it again.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{ADMIN_PASSWORD, Provisioned, SECRET_KEY};
+
+/// A running `anjian serve` process.
+pub struct Process {
+    bin: std::path::PathBuf,
+    child: Option<Child>,
+    pub port: u16,
+    /// Dropped after the process is killed: checks and removes the database.
+    pub provisioned: Provisioned,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Process {
+    /// Starts `bin` (the binary, `env!("CARGO_BIN_EXE_anjian")`) on a fresh
+    /// copy of the seeded database and waits until it answers.
+    pub async fn spawn(bin: &str) -> Process {
+        let provisioned = Provisioned::new(|_| {}).await;
+        let mut p = Process {
+            bin: bin.into(),
+            child: None,
+            port: free_port(),
+            provisioned,
+        };
+        p.start().await;
+        p
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The data directory (database file, spool, embedded store).
+    pub fn dir(&self) -> &std::path::Path {
+        self.provisioned.dir.path()
+    }
+
+    /// The binary with `args`, configured for this server's data directory
+    /// and database (for its other commands, e.g. `photos sweep`).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let cfg = &self.provisioned.cfg;
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
+            .env_clear()
+            .env("ANJIAN_DATA_DIR", &cfg.data_dir)
+            .env("ANJIAN_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("ANJIAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("ANJIAN_SECRET_KEY", SECRET_KEY)
+            .env("ANJIAN_LOG", "warn");
+        if let Some(u) = &cfg.database_url {
+            cmd.env("DATABASE_URL", &u.0);
+        }
+        cmd
+    }
+
+    /// Starts the process again after [`Process::kill`], on the same port,
+    /// data directory and database.
+    pub async fn restart(&mut self) {
+        self.start().await;
+    }
+
+    async fn start(&mut self) {
+        let mut child = self
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = http.get(format!("{}/healthz", self.url())).send().await
+                && r.status().is_success()
+            {
+                self.child = Some(child);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("anjian did not start");
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Kills the process after `after`, then starts it again on the same
+    /// port, data directory and database.
+    pub async fn kill_and_restart(&mut self, after: Duration) {
+        tokio::time::sleep(after).await;
+        self.kill();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.start().await;
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // The process goes before its database is checked and removed.
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
