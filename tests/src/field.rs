@@ -17,7 +17,11 @@ pub struct Field {
 }
 
 pub async fn field() -> Field {
-    let app = TestApp::spawn().await;
+    field_on(TestApp::spawn().await).await
+}
+
+/// The same, on a server started by the caller (e.g. with a clock of its own).
+pub async fn field_on(app: TestApp) -> Field {
     let admin = app.admin().await;
     let (_, v) = app.get("/api/v1/villages", &admin).await;
     let villages: Vec<String> = v["items"]

@@ -364,7 +364,7 @@ impl TestApp {
     pub async fn spawn_demo() -> TestApp {
         Self::spawn_with(StartOptions {
             demo: true,
-            scheduler: false,
+            ..StartOptions::default()
         })
         .await
     }

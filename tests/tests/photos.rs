@@ -1074,7 +1074,7 @@ async fn photos_waiting_for_their_bytes_are_capped_per_user_and_a_push_waits() {
     let app = TestApp::spawn_configured(
         anjian::StartOptions {
             demo: true,
-            scheduler: false,
+            ..anjian::StartOptions::default()
         },
         |c| c.max_pending_photos = 3,
     )

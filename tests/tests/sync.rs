@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use anjian_tests::field::{create_hazard, field, first, hazard, results, submit};
+use anjian_tests::field::{create_hazard, field, field_on, first, hazard, results, submit};
 use anjian_tests::{Device, envelope_code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -1085,4 +1085,64 @@ async fn hazard_history_keeps_the_old_and_new_deadline_and_severity() {
         changes[2],
         json!({"severity": {"from": "general", "to": "major"}})
     );
+}
+
+/// Use cases run at the clock they are given: a push, its history and its
+/// audit entries carry that time, and overdue is judged by it.
+#[tokio::test]
+async fn a_push_runs_at_the_clock_it_is_given() {
+    let at: chrono::DateTime<chrono::Utc> = "2027-03-02T01:30:00Z".parse().unwrap();
+    let clock = anjian_domain::FixedClock::at(at);
+    let app = anjian_tests::TestApp::spawn_with(anjian::StartOptions {
+        clock: Some(std::sync::Arc::new(clock.clone())),
+        ..anjian::StartOptions::default()
+    })
+    .await;
+    let f = field_on(app).await;
+    let mut d = f.inspector("insp_clock", 0).await;
+    let mut h = hazard(&f.ents[0][0], "general");
+    h["found_at"] = json!("2027-03-01T02:00:00Z");
+    h["deadline"] = json!("2027-03-05");
+    let m = d.mutation("hazard.create", None, h.clone());
+    let (s, b) = f.app.push(&d, vec![m]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["server_time"], json!(at), "{b}");
+    let (_, got) = f
+        .app
+        .get(
+            &format!("/api/v1/hazards/{}", h["id"].as_str().unwrap()),
+            &f.admin,
+        )
+        .await;
+    assert_eq!(got["history"][0]["at"], json!(at), "{got}");
+    let (_, audit) = f
+        .app
+        .get(
+            &format!(
+                "/api/v1/audit?entity_type=hazard&entity_id={}",
+                h["id"].as_str().unwrap()
+            ),
+            &f.admin,
+        )
+        .await;
+    assert_eq!(audit["items"][0]["at"], json!(at), "{audit}");
+    assert_eq!(got["overdue"], false, "{got}");
+    // A week later by the same clock the hazard is overdue.
+    clock.advance(chrono::Duration::days(7));
+    let (_, got) = f
+        .app
+        .get(
+            &format!("/api/v1/hazards/{}", h["id"].as_str().unwrap()),
+            &f.admin,
+        )
+        .await;
+    assert_eq!(got["overdue"], true, "{got}");
+    let m = d.mutation(
+        "hazard.update",
+        Some(1),
+        json!({"id": h["id"], "fields": {"measures": "已断电"}}),
+    );
+    let (_, b) = f.app.push(&d, vec![m]).await;
+    assert_eq!(b["results"][0]["status"], "applied", "{b}");
+    assert_eq!(b["server_time"], json!(at + chrono::Duration::days(7)));
 }

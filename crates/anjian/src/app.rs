@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use anjian_api::{AppState, Settings};
-use anjian_store::{Db, repo, seed};
+use anjian_store::Db;
+use anjian_usecases::setup;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -13,12 +14,14 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 
 /// What `start` should do besides serving.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StartOptions {
     /// Create the demo accounts.
     pub demo: bool,
     /// Run the cron scheduler (off in tests that don't need it).
     pub scheduler: bool,
+    /// The time use cases run at; the wall clock when `None`.
+    pub clock: Option<std::sync::Arc<dyn anjian_domain::Clock>>,
 }
 
 /// A running server.
@@ -89,10 +92,10 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Db> {
     }
     db.migrate().await?;
     let t = Instant::now();
-    let report = seed::load(&db, &crate::seeds::files())
+    let report = setup::seed(&db, &crate::seeds::files())
         .await
         .map_err(|e| anyhow::anyhow!("loading seeds: {e:?}"))?;
-    if report != seed::SeedReport::default() {
+    if report != setup::SeedReport::default() {
         tracing::info!(?report, ms = t.elapsed().as_millis() as u64, "seeds loaded");
     }
     Ok(db)
@@ -116,11 +119,11 @@ fn restrict(path: &std::path::Path, mode: u32) -> anyhow::Result<()> {
 pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Running> {
     let db = prepare(config).await?;
     let admin_password =
-        repo::users::ensure_admin(&db, config.admin_password.as_ref().map(|s| s.0.as_str()))
+        setup::ensure_admin(&db, config.admin_password.as_ref().map(|s| s.0.as_str()))
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e:?}"))?;
     let demo_accounts = if opts.demo {
-        seed::demo_accounts(&db)
+        setup::demo_accounts(&db)
             .await
             .map_err(|e| anyhow::anyhow!("demo accounts: {e:?}"))?
     } else {
@@ -146,7 +149,10 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
     let evidence = crate::photos::photos(config, &secret, &public_url).await?;
     let photos = evidence.photos;
     let objects = photos.store.clone();
-    let state = AppState::with_photos(db.clone(), &secret, settings, Some(photos));
+    let mut state = AppState::with_photos(db.clone(), &secret, settings, Some(photos));
+    if let Some(clock) = opts.clock.clone() {
+        state = state.with_clock(clock);
+    }
     let app = anjian_api::app(state);
     let (tx, rx) = oneshot::channel::<()>();
     let limits = config.limits;

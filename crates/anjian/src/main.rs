@@ -127,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
                 StartOptions {
                     demo,
                     scheduler: true,
+                    clock: None,
                 },
             )
             .await?;
@@ -145,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "  demo accounts created ({}), password `{}`",
                     running.demo_accounts.join(", "),
-                    anjian_store::seed::DEMO_PASSWORD
+                    anjian_usecases::setup::DEMO_PASSWORD
                 );
             }
             shutdown_signal().await;
@@ -161,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed { demo } => {
             let db = prepare(&config).await?;
             if demo {
-                let made = anjian_store::seed::demo_accounts(&db)
+                let made = anjian_usecases::setup::demo_accounts(&db)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 println!("demo accounts created: {}", made.len());

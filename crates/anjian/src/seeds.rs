@@ -1,6 +1,6 @@
 //! The files of `seeds/`, embedded so the binary runs from anywhere.
 
-use anjian_store::seed::SeedFiles;
+use anjian_usecases::setup::SeedFiles;
 
 const TEMPLATES: &[&str] = &[
     include_str!("../../../seeds/templates/general.yaml"),

@@ -2,8 +2,8 @@
 
 use anjian_domain::ErrorCode;
 use anjian_domain::{Role, Scope};
+use anjian_store::Actor;
 use anjian_store::repo::users::User;
-use anjian_store::{Actor, repo};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -172,13 +172,10 @@ impl Auth {
         self.user.role()
     }
 
-    /// 403 unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role()) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+    /// 403 unless the user's role has `cap` (checked before the body is
+    /// read, as api.md orders refusals; the use case checks it again).
+    pub fn require(&self, cap: anjian_domain::Capability) -> Result<(), ApiError> {
+        anjian_usecases::access::require(&self.user, cap).map_err(ApiError::from)
     }
 
     /// The audit actor of this request.
@@ -204,7 +201,7 @@ impl FromRequestParts<AppState> for Auth {
             .keys
             .verify_access(token, chrono::Utc::now().timestamp())
             .ok_or_else(ApiError::unauthenticated)?;
-        let user = repo::auth::authenticate(&state.db, login_id).await?;
+        let user = anjian_usecases::access::authenticate(&state.db, login_id).await?;
         let scope = user.scope();
         Ok(Auth {
             user,

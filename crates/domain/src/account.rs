@@ -8,6 +8,42 @@ use crate::{FieldErrors, Role};
 /// The username of the account created at first start.
 pub const FIRST_ADMIN: &str = "admin";
 
+/// How long a login lives without being refreshed.
+pub const LOGIN_TTL: chrono::Duration = chrono::Duration::days(30);
+/// Attempts allowed per username (and per client address, ten times as many)
+/// within [`FAILURE_WINDOW`], successful ones not counted.
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// A username: 3 to 32 of `a-z`, `0-9`, `.`, `_`, `-`.
+pub fn valid_username(u: &str) -> bool {
+    (3..=32).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// A display name, trimmed: 1 to 50 characters; `invalid` under
+/// `display_name` otherwise.
+pub fn display_name(f: &mut FieldErrors, d: &str) -> String {
+    let d = d.trim();
+    if d.is_empty() || d.chars().count() > 50 {
+        f.add("display_name", "invalid");
+    }
+    d.to_owned()
+}
+
+/// Why an account's logins end at once, if they do: it was disabled, or
+/// its password changed.
+pub fn revocation(
+    was_disabled: bool,
+    disabled: bool,
+    password_changed: bool,
+) -> Option<&'static str> {
+    (disabled && !was_disabled)
+        .then_some("disabled")
+        .or(password_changed.then_some("password_changed"))
+}
+
 /// What an account is attached to.
 #[derive(Debug, Clone, Copy)]
 pub struct Assignment<'a> {

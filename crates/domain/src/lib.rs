@@ -28,6 +28,6 @@ pub use credit_code::CreditCode;
 pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
 pub use error::{Error, ErrorCode, FieldErrors, Result};
 pub use hazard::{DeadlinePolicy, HazardStatus, Severity};
-pub use role::Role;
+pub use role::{Capability, Role};
 pub use scope::Scope;
 pub use text::{Bounded, Text};

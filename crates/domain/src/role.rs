@@ -32,11 +32,34 @@ impl Role {
         matches!(self, Role::Admin | Role::Office)
     }
 
+    /// Whether the role has `cap` (api.md "Roles and scope").
+    pub fn can(self, cap: Capability) -> bool {
+        match cap {
+            Capability::ManageUsers => self == Role::Admin,
+            Capability::ManageRoster | Capability::ManageCampaigns | Capability::ReadAudit => {
+                self.is_staff()
+            }
+        }
+    }
+
     /// Who records inspections and hazards and edits them: everyone but
     /// enterprise users, who answer for hazards and do not record them.
     pub fn records_findings(self) -> bool {
         self != Role::Enterprise
     }
+}
+
+/// What a role may do beyond seeing its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Create, change and disable accounts (admin).
+    ManageUsers,
+    /// Add, change and import enterprises (office, admin).
+    ManageRoster,
+    /// Start special rectification campaigns (office, admin).
+    ManageCampaigns,
+    /// Read the audit trail (office, admin).
+    ReadAudit,
 }
 
 #[cfg(feature = "openapi")]

@@ -1,4 +1,4 @@
-//! The cron table: named jobs that call store and domain use cases and hold no
+//! The cron table: named jobs that call use cases and hold no
 //! logic of their own. Safe with several replicas: only the holder of the
 //! `scheduler` lease runs jobs, and each job claims its period once
 //! (`job_runs` has a unique key on job and period).
@@ -34,7 +34,7 @@ pub fn table() -> Vec<JobSpec> {
         period: |now| now.format("%Y-%m-%dT%H").to_string(),
         run: |db, now| {
             Box::pin(async move {
-                let n = jobs::purge_auth(&db, now).await?;
+                let n = anjian_usecases::setup::purge_logins(&db, now).await?;
                 Ok(format!("{n} logins purged"))
             })
         },

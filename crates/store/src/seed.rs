@@ -72,7 +72,7 @@ pub async fn load(db: &Db, files: &SeedFiles<'_>) -> Result<SeedReport> {
         .all(tx.txn())
         .await
         .map_err(Error::internal)?;
-    let now = chrono::Utc::now();
+    let now = tx.now();
     let new: Vec<village::Model> = villages
         .iter()
         .filter(|v| !existing.iter().any(|e| e.code == v.code))

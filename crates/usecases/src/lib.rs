@@ -4,5 +4,9 @@
 //! call these and nothing below them.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod photos;
+pub mod records;
+pub mod reference;
+pub mod setup;
 pub mod sync;

@@ -304,3 +304,28 @@ pub async fn sweep(
     }
     Ok(r)
 }
+
+/// Declares a photo (`POST /photos`): its id, hash, size and type. It comes
+/// back `processed` at once only when `user` may already see a processed
+/// photo of these bytes.
+#[tracing::instrument(name = "photo.declare", skip_all, fields(user.id = %user.user.id, photo.id = %p.id))]
+pub async fn declare(
+    db: &Db,
+    actor: Actor,
+    user: &User,
+    p: repo::Declare,
+    max_pending: i64,
+) -> Result<photo::Model, Error> {
+    repo::declare(db, actor, user, p, max_pending).await
+}
+
+/// The photo, when `user` may see it; otherwise `not_found`.
+pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model, Error> {
+    repo::visible(db, user, id).await
+}
+
+/// Whether `user`, who sees a photo, may also have its original bytes (EXIF
+/// and GPS included).
+pub fn may_see_original(user: &User) -> bool {
+    anjian_domain::photo::sees_original(user.role())
+}

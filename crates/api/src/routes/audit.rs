@@ -1,7 +1,8 @@
 //! `GET /audit`.
 
-use anjian_domain::{Role, Text};
+use anjian_domain::{Capability, Text};
 use anjian_store::repo;
+use anjian_usecases::access;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -36,12 +37,12 @@ pub async fn list(
     auth: Auth,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditOut>>> {
-    auth.require(&[Role::Admin, Role::Office])?;
+    auth.require(Capability::ReadAudit)?;
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
     let f = repo::audit::Filter {
         entity_type: q.entity_type.map(Into::into),
         entity_id: q.entity_id,
     };
-    let rows = repo::audit::list(&state.db, &f, &page).await?;
+    let rows = access::audit(&state.db, &auth.user, &f, &page).await?;
     Ok(Json(page_out(&state, rows, AuditOut::from)))
 }

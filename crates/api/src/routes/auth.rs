@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use anjian_store::repo::{self, auth::Session};
+use anjian_usecases::access::{self, Session};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -37,7 +37,7 @@ pub async fn login(
 ) -> ApiResult<Json<TokenOut>> {
     let rid = Some(context::current().request_id);
     let client = state.settings.trusted_proxies.client(addr.ip(), &headers);
-    let s = repo::auth::login(
+    let s = access::login(
         &state.db,
         &b.username,
         &b.password,
@@ -58,7 +58,7 @@ pub async fn refresh(
     ApiJson(b): ApiJson<RefreshIn>,
 ) -> ApiResult<Json<TokenOut>> {
     let rid = Some(context::current().request_id);
-    let s = repo::auth::refresh(&state.db, b.refresh_token.as_str(), rid).await?;
+    let s = access::refresh(&state.db, b.refresh_token.as_str(), rid).await?;
     Ok(Json(tokens(&state, &s)))
 }
 
@@ -66,7 +66,7 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorEnvelope)))]
 pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
-    repo::auth::logout(&state.db, auth.actor(), auth.login_id).await?;
+    access::logout(&state.db, auth.actor(), auth.login_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

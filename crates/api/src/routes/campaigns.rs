@@ -1,7 +1,8 @@
 //! `GET /campaigns`, `POST /campaigns`.
 
-use anjian_domain::Role;
-use anjian_store::repo::{self, campaigns::NewCampaign, campaigns::Target};
+use anjian_domain::Capability;
+use anjian_store::repo::campaigns::{NewCampaign, Target};
+use anjian_usecases::reference;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,7 +22,7 @@ pub async fn list(
     _auth: Auth,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<CampaignOut>>> {
-    let rows = repo::campaigns::list(&state.db, &q.page(&state)?).await?;
+    let rows = reference::campaigns(&state.db, &q.page(&state)?).await?;
     Ok(Json(page_out(&state, rows, Into::into)))
 }
 
@@ -34,7 +35,7 @@ pub async fn get(
     _auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<CampaignOut>> {
-    Ok(Json(repo::campaigns::get(&state.db, id).await?.into()))
+    Ok(Json(reference::campaign(&state.db, id).await?.into()))
 }
 
 /// Creates a campaign (office, admin).
@@ -45,7 +46,7 @@ pub async fn create(
     auth: Auth,
     ApiJson(body): ApiJson<CampaignIn>,
 ) -> ApiResult<(StatusCode, Json<CampaignOut>)> {
-    auth.require(&[Role::Admin, Role::Office])?;
+    auth.require(Capability::ManageCampaigns)?;
     let c = NewCampaign {
         name: body.name.into(),
         starts_on: body.starts_on,
@@ -62,6 +63,6 @@ pub async fn create(
                 .collect(),
         },
     };
-    let m = repo::campaigns::create(&state.db, auth.actor(), &c).await?;
+    let m = reference::create_campaign(&state.db, auth.actor(), &auth.user, &c).await?;
     Ok((StatusCode::CREATED, Json(m.into())))
 }

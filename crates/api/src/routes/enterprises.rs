@@ -2,9 +2,9 @@
 
 use anjian_domain::ErrorCode;
 use anjian_domain::enterprise::EnterpriseDraft;
-use anjian_domain::{EnterpriseStatus, RiskTag, Role, Text};
-use anjian_store::repo;
+use anjian_domain::{Capability, EnterpriseStatus, RiskTag, Text};
 use anjian_store::repo::roster::ImportOutcome;
+use anjian_usecases::reference;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -58,13 +58,13 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<EnterpriseOut>>> {
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
-    let filter = repo::enterprises::Filter {
+    let filter = reference::EnterpriseFilter {
         village_id: q.village_id,
         risk_tag: q.risk_tag,
         status: q.status,
         q: q.q.map(Into::into),
     };
-    let rows = repo::enterprises::list(&state.db, &auth.scope, &filter, &page).await?;
+    let rows = reference::enterprises(&state.db, &auth.user, &filter, &page).await?;
     Ok(Json(page_out(&state, rows, EnterpriseOut::from)))
 }
 
@@ -77,7 +77,7 @@ pub async fn get(
     auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<impl IntoResponse> {
-    let e = repo::enterprises::get(&state.db, &auth.scope, id).await?;
+    let e = reference::enterprise(&state.db, &auth.user, id).await?;
     Ok(with_etag(e.version, e.into()))
 }
 
@@ -91,7 +91,7 @@ pub async fn create(
     auth: Auth,
     ApiJson(b): ApiJson<EnterpriseIn>,
 ) -> ApiResult<impl IntoResponse> {
-    auth.require(&[Role::Admin, Role::Office])?;
+    auth.require(Capability::ManageRoster)?;
     let draft = EnterpriseDraft {
         credit_code: b.credit_code.into(),
         name: b.name.into(),
@@ -106,7 +106,7 @@ pub async fn create(
         lat: b.location.map(|l| l.lat),
         lon: b.location.map(|l| l.lon),
     };
-    let e = repo::enterprises::create(&state.db, auth.actor(), &draft).await?;
+    let e = reference::create_enterprise(&state.db, auth.actor(), &auth.user, &draft).await?;
     Ok((StatusCode::CREATED, with_etag(e.version, e.into())))
 }
 
@@ -123,44 +123,45 @@ pub async fn patch(
     IfMatch(if_match): IfMatch,
     ApiJson(p): ApiJson<EnterprisePatch>,
 ) -> ApiResult<impl IntoResponse> {
-    auth.require(&[Role::Admin, Role::Office])?;
-    let e = repo::enterprises::update(&state.db, auth.actor(), id, if_match, |d| {
-        if let Some(v) = p.credit_code {
-            d.credit_code = v.into();
-        }
-        if let Some(v) = p.name {
-            d.name = v.into();
-        }
-        if let Some(v) = p.address {
-            d.address = v.into();
-        }
-        if let Some(v) = p.village_id {
-            d.village_id = Some(v);
-        }
-        if let Some(v) = p.industry_code {
-            d.industry_code = v.into();
-        }
-        if let Some(v) = p.scale {
-            d.scale = v.into();
-        }
-        if let Some(v) = p.risk_tags {
-            d.risk_tags = v.into_vec().into_iter().map(Into::into).collect();
-        }
-        if let Some(v) = p.status {
-            d.status = v.into();
-        }
-        if let Some(v) = p.contact_name {
-            d.contact_name = v.into();
-        }
-        if let Some(v) = p.contact_phone {
-            d.contact_phone = v.into();
-        }
-        if let Some(loc) = p.location {
-            d.lat = loc.map(|l| l.lat);
-            d.lon = loc.map(|l| l.lon);
-        }
-    })
-    .await?;
+    auth.require(Capability::ManageRoster)?;
+    let e =
+        reference::update_enterprise(&state.db, auth.actor(), &auth.user, (id, if_match), |d| {
+            if let Some(v) = p.credit_code {
+                d.credit_code = v.into();
+            }
+            if let Some(v) = p.name {
+                d.name = v.into();
+            }
+            if let Some(v) = p.address {
+                d.address = v.into();
+            }
+            if let Some(v) = p.village_id {
+                d.village_id = Some(v);
+            }
+            if let Some(v) = p.industry_code {
+                d.industry_code = v.into();
+            }
+            if let Some(v) = p.scale {
+                d.scale = v.into();
+            }
+            if let Some(v) = p.risk_tags {
+                d.risk_tags = v.into_vec().into_iter().map(Into::into).collect();
+            }
+            if let Some(v) = p.status {
+                d.status = v.into();
+            }
+            if let Some(v) = p.contact_name {
+                d.contact_name = v.into();
+            }
+            if let Some(v) = p.contact_phone {
+                d.contact_phone = v.into();
+            }
+            if let Some(loc) = p.location {
+                d.lat = loc.map(|l| l.lat);
+                d.lon = loc.map(|l| l.lon);
+            }
+        })
+        .await?;
     Ok(with_etag(e.version, e.into()))
 }
 
@@ -179,7 +180,7 @@ pub async fn import(
     auth: Auth,
     req: Request,
 ) -> ApiResult<Json<ImportOut>> {
-    auth.require(&[Role::Admin, Role::Office])?;
+    auth.require(Capability::ManageRoster)?;
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -201,7 +202,8 @@ pub async fn import(
         .with_details(json!({ "expected": accepted })));
     }
     let bytes = body_bytes(req, &state).await?;
-    let out: ImportOutcome = repo::roster::import(&state.db, auth.actor(), &bytes).await?;
+    let out: ImportOutcome =
+        reference::import_roster(&state.db, auth.actor(), &auth.user, &bytes).await?;
     Ok(Json(ImportOut {
         created: out.created,
         updated: out.updated,

@@ -1,7 +1,7 @@
 //! Reading inspections and hazards over REST (the same records sync serves).
 
 use anjian_domain::{HazardStatus, Severity, Text};
-use anjian_store::repo;
+use anjian_usecases::records;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -35,8 +35,7 @@ pub async fn list_inspections(
     ApiQuery(q): ApiQuery<InspectionQuery>,
 ) -> ApiResult<Json<Page<InspectionOut>>> {
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
-    let rows =
-        repo::hazards::list_inspections(&state.db, &auth.scope, q.enterprise_id, &page).await?;
+    let rows = records::inspections(&state.db, &auth.user, q.enterprise_id, &page).await?;
     Ok(Json(page_out(&state, rows, InspectionOut::from)))
 }
 
@@ -49,9 +48,7 @@ pub async fn get_inspection(
     PathId(id): PathId,
 ) -> ApiResult<Json<InspectionOut>> {
     Ok(Json(
-        repo::hazards::get_inspection(&state.db, &auth.scope, id)
-            .await?
-            .into(),
+        records::inspection(&state.db, &auth.user, id).await?.into(),
     ))
 }
 
@@ -82,16 +79,16 @@ pub async fn list_hazards(
     ApiQuery(q): ApiQuery<HazardQuery>,
 ) -> ApiResult<Json<Page<HazardOut>>> {
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
-    let f = repo::hazards::HazardFilter {
+    let f = records::HazardFilter {
         enterprise_id: q.enterprise_id,
         village_id: q.village_id,
         status: q.status,
         severity: q.severity,
         overdue: q.overdue,
     };
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let policy = state.settings.policy;
-    let rows = repo::hazards::list(&state.db, &auth.scope, &f, &policy, now, &page).await?;
+    let rows = records::hazards(&state.db, &auth.user, &f, (&policy, now), &page).await?;
     Ok(Json(page_out(&state, rows, |h| {
         HazardOut::new(h, &policy, now)
     })))
@@ -105,10 +102,10 @@ pub async fn get_hazard(
     auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<HazardOut>> {
-    let h = repo::hazards::get(&state.db, &auth.scope, id).await?;
+    let h = records::hazard(&state.db, &auth.user, id).await?;
     Ok(Json(HazardOut::new(
         h,
         &state.settings.policy,
-        chrono::Utc::now(),
+        state.clock.now(),
     )))
 }

@@ -8,7 +8,6 @@ use anjian_domain::photo::PhotoStatus::Processed;
 use anjian_evidence::imaging::MAX_BYTES;
 use anjian_evidence::{StoreError, keys};
 use anjian_store::entity::photo;
-use anjian_store::repo::photos as repo;
 use anjian_usecases::photos::{self as usecase, PhotoError};
 use axum::Json;
 use axum::extract::{Path, Request, State};
@@ -50,7 +49,7 @@ fn checksum_mismatch(reason: &str) -> ApiError {
 }
 
 fn out(auth: &Auth, p: photo::Model) -> PhotoOut {
-    PhotoOut::new(p, repo::may_see_original(&auth.user))
+    PhotoOut::new(p, usecase::may_see_original(&auth.user))
 }
 
 /// Declares a photo: a presigned upload when its bytes are new, or the
@@ -69,7 +68,7 @@ pub async fn declare(
     ApiJson(body): ApiJson<PhotoIn>,
 ) -> ApiResult<Response> {
     let ph = photos(&state)?;
-    let m = repo::declare(
+    let m = usecase::declare(
         &state.db,
         auth.actor(),
         &auth.user,
@@ -241,7 +240,7 @@ pub async fn get(
     auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<PhotoOut>> {
-    let p = repo::visible(&state.db, &auth.user, id).await?;
+    let p = usecase::visible(&state.db, &auth.user, id).await?;
     Ok(Json(out(&auth, p)))
 }
 
@@ -262,8 +261,8 @@ pub async fn variant(
     if !["original", "preview", "thumb"].contains(&variant.as_str()) {
         return Err(ApiError::not_found());
     }
-    let p = repo::visible(&state.db, &auth.user, id).await?;
-    if variant == "original" && !repo::may_see_original(&auth.user) {
+    let p = usecase::visible(&state.db, &auth.user, id).await?;
+    if variant == "original" && !usecase::may_see_original(&auth.user) {
         return Err(ApiError::forbidden());
     }
     if *p.status != Processed {

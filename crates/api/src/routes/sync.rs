@@ -1,7 +1,6 @@
 //! `POST /sync/push`, `GET /sync/pull`.
 
 use anjian_domain::ErrorCode;
-use anjian_domain::Role;
 use anjian_usecases::sync::{self, CursorState, Record, fingerprint};
 use axum::Json;
 use axum::extract::{Request, State};
@@ -171,7 +170,7 @@ pub async fn pull(
         "sync",
         &serde_json::to_vec(&a.cursor).map_err(ApiError::internal)?,
     );
-    let show_gps = auth.role() != Role::Enterprise;
+    let show_gps = anjian_usecases::photos::may_see_original(&auth.user);
     let now = state.clock.now();
     Ok(Json(PullOut {
         changes: a

@@ -1,6 +1,6 @@
 //! `GET /templates`, `GET /templates/{id}`.
 
-use anjian_store::repo;
+use anjian_usecases::reference;
 use axum::Json;
 use axum::extract::State;
 
@@ -19,7 +19,7 @@ pub async fn list(
     _auth: Auth,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<TemplateOut>>> {
-    let rows = repo::templates::list(&state.db, &q.page(&state)?).await?;
+    let rows = reference::templates(&state.db, &q.page(&state)?).await?;
     Ok(Json(page_out(&state, rows, Into::into)))
 }
 
@@ -32,5 +32,5 @@ pub async fn get(
     _auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<TemplateOut>> {
-    Ok(Json(repo::templates::get(&state.db, id).await?.into()))
+    Ok(Json(reference::template(&state.db, id).await?.into()))
 }

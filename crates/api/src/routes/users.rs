@@ -5,8 +5,9 @@ use crate::dto::{ErrorEnvelope, Page, UserIn, UserOut, UserPatchIn};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId};
 use crate::state::AppState;
-use anjian_domain::Role;
-use anjian_store::repo::{self, users::NewUser, users::UserPatch};
+use anjian_domain::Capability;
+use anjian_store::repo::users::{NewUser, UserPatch};
+use anjian_usecases::access;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,9 +20,9 @@ pub async fn list(
     auth: Auth,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<UserOut>>> {
-    auth.require(&[Role::Admin])?;
+    auth.require(Capability::ManageUsers)?;
     let page = q.page(&state)?;
-    let rows = repo::users::list(&state.db, &page).await?;
+    let rows = access::list_users(&state.db, &auth.user, &page).await?;
     Ok(Json(page_out(&state, rows, UserOut::from)))
 }
 
@@ -33,8 +34,10 @@ pub async fn get(
     auth: Auth,
     PathId(id): PathId,
 ) -> ApiResult<Json<UserOut>> {
-    auth.require(&[Role::Admin])?;
-    Ok(Json(repo::users::get(&state.db, id).await?.into()))
+    auth.require(Capability::ManageUsers)?;
+    Ok(Json(
+        access::get_user(&state.db, &auth.user, id).await?.into(),
+    ))
 }
 
 /// Creates a user (admin). Usernames are unique (409).
@@ -46,7 +49,7 @@ pub async fn create(
     auth: Auth,
     ApiJson(b): ApiJson<UserIn>,
 ) -> ApiResult<(StatusCode, Json<UserOut>)> {
-    auth.require(&[Role::Admin])?;
+    auth.require(Capability::ManageUsers)?;
     let n = NewUser {
         username: b.username.into(),
         display_name: b.display_name.into(),
@@ -55,7 +58,7 @@ pub async fn create(
         village_ids: b.village_ids.into(),
         password: b.password.into(),
     };
-    let u = repo::users::create(&state.db, auth.actor(), &n).await?;
+    let u = access::create_user(&state.db, auth.actor(), &auth.user, &n).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
 }
 
@@ -71,7 +74,7 @@ pub async fn patch(
     IfMatch(if_match): IfMatch,
     ApiJson(b): ApiJson<UserPatchIn>,
 ) -> ApiResult<Json<UserOut>> {
-    auth.require(&[Role::Admin])?;
+    auth.require(Capability::ManageUsers)?;
     let p = UserPatch {
         display_name: b.display_name.map(Into::into),
         role: b.role.map(Into::into),
@@ -81,7 +84,7 @@ pub async fn patch(
         password: b.password.map(Into::into),
     };
     Ok(Json(
-        repo::users::patch(&state.db, auth.actor(), id, if_match, &p)
+        access::patch_user(&state.db, auth.actor(), &auth.user, (id, if_match), &p)
             .await?
             .into(),
     ))

@@ -1,6 +1,6 @@
 //! `GET /villages`.
 
-use anjian_store::repo;
+use anjian_usecases::reference;
 use axum::Json;
 use axum::extract::State;
 
@@ -19,6 +19,6 @@ pub async fn list(
     _auth: Auth,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<VillageOut>>> {
-    let rows = repo::villages::list(&state.db, &q.page(&state)?).await?;
+    let rows = reference::villages(&state.db, &q.page(&state)?).await?;
     Ok(Json(page_out(&state, rows, Into::into)))
 }

@@ -2,7 +2,7 @@
 //! detection, revocation. Access tokens are signed by the API and name a login;
 //! every request checks that login here, so revocation takes effect at once.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
@@ -13,12 +13,7 @@ use crate::entity::{login, login_attempt, refresh_token};
 use crate::write::WriteTx;
 use crate::{Actor, Db, Error, Result, password};
 
-/// How long a login lives without being refreshed.
-pub const LOGIN_TTL: Duration = Duration::days(30);
-/// Attempts allowed per username (and per client address, ten times as many)
-/// within [`FAILURE_WINDOW`], successful ones not counted.
-pub const MAX_FAILURES: i64 = 5;
-pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
+pub use anjian_domain::account::{FAILURE_WINDOW, LOGIN_TTL, MAX_FAILURES};
 
 /// A started or refreshed login.
 #[derive(Debug, Clone)]

@@ -114,7 +114,7 @@ pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model
         e.add("target.risk_tags", "unknown_tag");
     }
     e.into_result()?;
-    let now = chrono::Utc::now();
+    let now = tx.now();
     let mut template_ids = c.template_ids.clone();
     template_ids.dedup();
     let m = campaign::Model {

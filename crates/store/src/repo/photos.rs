@@ -84,7 +84,7 @@ pub async fn declare_in(
     } else {
         None
     };
-    let now = Utc::now();
+    let now = tx.now();
     let mut m = photo::Model {
         id: p.id,
         sha256: p.sha256,
@@ -139,7 +139,6 @@ fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Ut
 }
 
 /// Declares a photo in a transaction of its own. `true` when it was created now.
-#[tracing::instrument(name = "photo.declare", skip_all, fields(user.id = %user.user.id, photo.id = %p.id))]
 pub async fn declare(
     db: &Db,
     actor: Actor,
@@ -208,12 +207,6 @@ pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
     } else {
         Err(Error::NotFound)
     }
-}
-
-/// Whether `user`, who may see the photo, may also have the original bytes
-/// (EXIF and GPS included).
-pub fn may_see_original(user: &User) -> bool {
-    anjian_domain::photo::sees_original(user.role())
 }
 
 /// Whether `user`, who sees the photo, may upload or complete it.
@@ -300,7 +293,7 @@ async fn mark_processed_once(
     if *p.status == Processed {
         return Ok(p);
     }
-    let now = Utc::now();
+    let now = tx.now();
     if let Some(v) = v {
         let row = stored_object::Model {
             sha256: p.sha256.clone(),

@@ -4,7 +4,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use anjian_domain::account::{self, Assignment};
 use anjian_domain::{FieldErrors, Role, Scope};
-use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -64,12 +63,6 @@ pub struct UserPatch {
     pub village_ids: Option<Vec<Uuid>>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
-}
-
-fn valid_username(u: &str) -> bool {
-    (3..=32).contains(&u.len())
-        && u.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 async fn villages_of(
@@ -224,13 +217,10 @@ async fn set_villages(tx: &mut WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> 
 pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String) -> Result<User> {
     let mut e = FieldErrors::new();
     let username = n.username.trim().to_owned();
-    if !valid_username(&username) {
+    if !account::valid_username(&username) {
         e.add("username", "invalid");
     }
-    let display_name = n.display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 50 {
-        e.add("display_name", "invalid");
-    }
+    let display_name = account::display_name(&mut e, &n.display_name);
     let role: Option<Role> = n.role.parse().ok();
     if role.is_none() {
         e.add("role", "invalid");
@@ -245,7 +235,7 @@ pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String)
     if find_by_username(tx.txn(), &username).await?.is_some() {
         return Err(Error::Conflict("username".into()));
     }
-    let now = Utc::now();
+    let now = tx.now();
     let m = user::Model {
         id: Uuid::now_v7(),
         username,
@@ -309,11 +299,7 @@ pub async fn patch(
     let mut after = before.clone();
     let mut e = FieldErrors::new();
     if let Some(d) = &p.display_name {
-        let d = d.trim();
-        if d.is_empty() || d.chars().count() > 50 {
-            e.add("display_name", "invalid");
-        }
-        after.display_name = d.to_owned();
+        after.display_name = account::display_name(&mut e, d);
     }
     let mut role_invalid = false;
     if let Some(r) = &p.role {
@@ -357,9 +343,7 @@ pub async fn patch(
     if villages_changed {
         set_villages(&mut tx, id, &village_ids).await?;
     }
-    let revoke = (after.disabled && !before.disabled)
-        .then_some("disabled")
-        .or(p.password.as_ref().map(|_| "password_changed"));
+    let revoke = account::revocation(before.disabled, after.disabled, p.password.is_some());
     if let Some(reason) = revoke {
         super::auth::revoke_all(&tx, id, reason).await?;
     }
