@@ -7,12 +7,14 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod campaign;
 pub mod clock;
 pub mod closed;
 pub mod credit_code;
 pub mod enterprise;
 pub mod error;
 pub mod hazard;
+pub mod ids;
 pub mod inspection;
 pub mod mutation;
 pub mod number;
@@ -28,6 +30,7 @@ pub use credit_code::CreditCode;
 pub use enterprise::{EnterpriseStatus, RiskTag, Scale};
 pub use error::{Error, ErrorCode, FieldErrors, Result};
 pub use hazard::{DeadlinePolicy, HazardStatus, Severity};
+pub use ids::{DeviceId, EnterpriseId, UserId, VillageId};
 pub use role::{Capability, Role};
 pub use scope::Scope;
 pub use text::{Bounded, Text};

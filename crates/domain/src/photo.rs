@@ -43,6 +43,49 @@ pub enum Attachment {
     },
 }
 
+/// The body of `POST /photos` and the payload of `photo.declare`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Declare {
+    pub id: Uuid,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    #[serde(default)]
+    pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Declare {
+    /// A lowercase hex SHA-256, a size within [`MAX_BYTES`], a type among
+    /// [`CONTENT_TYPES`]; every problem named.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        let mut f = crate::FieldErrors::new();
+        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if !(self.sha256.len() == 64 && self.sha256.bytes().all(hex)) {
+            f.add("sha256", "invalid");
+        }
+        if !(1..=MAX_BYTES as i64).contains(&self.size) {
+            f.add("size", "out_of_range");
+        }
+        if !CONTENT_TYPES.contains(&self.content_type.as_str()) {
+            f.add("content_type", "unsupported");
+        }
+        f.into_result()
+    }
+
+    /// Whether this declaration repeats one already made (same declarer,
+    /// bytes and size): harmless, answered with the photo as it is. Any
+    /// other photo under the same id is a conflict.
+    pub fn repeats(&self, declared_by: Uuid, by: Uuid, sha256: &str, size: i64) -> bool {
+        declared_by == by && sha256 == self.sha256 && size == self.size
+    }
+}
+
+/// Whether a user with `pending` photos waiting for their bytes may declare
+/// one more that must be uploaded (at most `max_pending` wait at a time).
+pub fn may_await_another(pending: i64, max_pending: i64) -> bool {
+    pending < max_pending
+}
+
 /// The record a photo is listed by: its kind (`hazard`, `review`,
 /// `inspection_result`, …), id, and checklist item where there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +133,10 @@ impl Viewer<'_> {
             Attachment::Record {
                 enterprise_id,
                 village_id,
-            } => self.scope.sees_enterprise(enterprise_id, village_id),
+            } => self.scope.sees_enterprise(
+                crate::EnterpriseId(enterprise_id),
+                crate::VillageId(village_id),
+            ),
         }
     }
 

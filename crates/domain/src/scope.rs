@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
-use crate::Role;
+use crate::{EnterpriseId, Role, VillageId};
 
 /// What part of the roster a user sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +34,11 @@ impl Scope {
     }
 
     /// Whether an enterprise (in `village_id`) and everything recorded about it is visible.
-    pub fn sees_enterprise(&self, enterprise_id: Uuid, village_id: Uuid) -> bool {
+    pub fn sees_enterprise(&self, enterprise_id: EnterpriseId, village_id: VillageId) -> bool {
         match self {
             Scope::All => true,
-            Scope::Villages(v) => v.contains(&village_id),
-            Scope::Enterprise(e) => *e == enterprise_id,
+            Scope::Villages(v) => v.contains(&village_id.0),
+            Scope::Enterprise(e) => *e == enterprise_id.0,
             Scope::Nothing => false,
         }
     }
@@ -93,12 +93,12 @@ mod tests {
             Uuid::now_v7(),
         );
         let inspector = Scope::of(Role::Inspector, &[v1], None);
-        assert!(inspector.sees_enterprise(e1, v1));
-        assert!(!inspector.sees_enterprise(e2, v2));
+        assert!(inspector.sees_enterprise(EnterpriseId(e1), VillageId(v1)));
+        assert!(!inspector.sees_enterprise(EnterpriseId(e2), VillageId(v2)));
         let ent = Scope::of(Role::Enterprise, &[], Some(e1));
-        assert!(ent.sees_enterprise(e1, v1));
-        assert!(!ent.sees_enterprise(e2, v1));
-        assert!(!Scope::Nothing.sees_enterprise(e1, v1));
+        assert!(ent.sees_enterprise(EnterpriseId(e1), VillageId(v1)));
+        assert!(!ent.sees_enterprise(EnterpriseId(e2), VillageId(v1)));
+        assert!(!Scope::Nothing.sees_enterprise(EnterpriseId(e1), VillageId(v1)));
     }
 
     proptest! {
@@ -110,7 +110,7 @@ mod tests {
             let ids: Vec<Uuid> = assigned.iter().map(|n| Uuid::from_u128(u128::from(*n))).collect();
             let s = Scope::of(Role::Inspector, &ids, None);
             let village = Uuid::from_u128(u128::from(probe));
-            prop_assert_eq!(s.sees_enterprise(Uuid::now_v7(), village), assigned.contains(&probe));
+            prop_assert_eq!(s.sees_enterprise(EnterpriseId(Uuid::now_v7()), VillageId(village)), assigned.contains(&probe));
         }
 
         #[test]

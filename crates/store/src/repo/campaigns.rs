@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
@@ -10,25 +9,7 @@ use crate::entity::{campaign, checklist_template, village};
 use crate::write::WriteTx;
 use crate::{Actor, Db, Error, Result};
 
-/// Which enterprises a campaign covers: those in these villages (all when empty)
-/// carrying any of these risk tags (any when empty).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Target {
-    #[serde(default)]
-    pub village_ids: Vec<Uuid>,
-    #[serde(default)]
-    pub risk_tags: Vec<String>,
-}
-
-/// A campaign to create.
-#[derive(Debug, Clone)]
-pub struct NewCampaign {
-    pub name: String,
-    pub starts_on: NaiveDate,
-    pub ends_on: NaiveDate,
-    pub template_ids: Vec<Uuid>,
-    pub target: Target,
-}
+pub use anjian_domain::campaign::{NewCampaign, Target};
 
 pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<campaign::Model>> {
     use campaign::Column as C;
@@ -72,18 +53,7 @@ pub fn parts(m: &campaign::Model) -> (Vec<Uuid>, Target) {
 /// Validates and inserts within `tx`.
 pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model> {
     let mut e = anjian_domain::FieldErrors::new();
-    let name = c.name.trim();
-    if name.is_empty() {
-        e.add("name", "required");
-    } else if name.chars().count() > 100 {
-        e.add("name", "too_long");
-    }
-    if c.ends_on < c.starts_on {
-        e.add("ends_on", "before_starts_on");
-    }
-    if c.template_ids.is_empty() {
-        e.add("template_ids", "required");
-    }
+    let name = c.check(&mut e);
     let found: Vec<Uuid> = checklist_template::Entity::find()
         .select_only()
         .column(checklist_template::Column::Id)
@@ -105,13 +75,6 @@ pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model
         .map_err(Error::internal)?;
     if c.target.village_ids.iter().any(|v| !found.contains(v)) {
         e.add("target.village_ids", "unknown");
-    }
-    if c.target
-        .risk_tags
-        .iter()
-        .any(|t| anjian_domain::RiskTag::parse(t).is_none())
-    {
-        e.add("target.risk_tags", "unknown_tag");
     }
     e.into_result()?;
     let now = tx.now();

@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
+use anjian_domain::Error;
 use anjian_domain::photo as photo_limits;
 use anjian_domain::photo::PhotoStatus::{self, PendingUpload, Processed};
 use anjian_domain::photo::{Attachment, Viewer};
-use anjian_domain::{Error, FieldErrors};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -19,22 +19,7 @@ use crate::entity::{enterprise, photo, stored_object};
 use crate::repo::users::User;
 use crate::{Actor, Db, Result, WriteTx};
 
-/// The body of `POST /photos` and the payload of `photo.declare`.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Declare {
-    pub id: Uuid,
-    pub sha256: String,
-    pub size: i64,
-    pub content_type: String,
-    #[serde(default)]
-    pub taken_at: Option<DateTime<Utc>>,
-}
-
-fn valid_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
+pub use anjian_domain::photo::Declare;
 
 /// Declares a photo inside `tx`. Declaring the same photo again returns it as
 /// it is; bytes of a processed photo the user may already see make it
@@ -48,27 +33,19 @@ pub async fn declare_in(
     p: Declare,
     max_pending: i64,
 ) -> Result<photo::Model> {
-    let mut f = FieldErrors::new();
-    if !valid_sha256(&p.sha256) {
-        f.add("sha256", "invalid");
-    }
-    if !(1..=photo_limits::MAX_BYTES as i64).contains(&p.size) {
-        f.add("size", "out_of_range");
-    }
-    if !photo_limits::CONTENT_TYPES.contains(&p.content_type.as_str()) {
-        f.add("content_type", "unsupported");
-    }
-    f.into_result()?;
+    p.check()?;
     if let Some(existing) = photo::Entity::find_by_id(p.id)
         .one(tx.txn())
         .await
         .map_err(db_err)?
     {
         // The same declaration again is harmless; another photo under that id is not.
-        if existing.declared_by == user.user.id
-            && existing.sha256 == p.sha256
-            && existing.size == p.size
-        {
+        if p.repeats(
+            existing.declared_by,
+            user.user.id,
+            &existing.sha256,
+            existing.size,
+        ) {
             return Ok(existing);
         }
         return Err(Error::Conflict("id".into()));
@@ -116,7 +93,7 @@ pub async fn declare_in(
             .count(tx.txn())
             .await
             .map_err(db_err)?;
-        if pending as i64 >= max_pending {
+        if !photo_limits::may_await_another(pending as i64, max_pending) {
             return Err(Error::RateLimited {
                 retry_after_secs: 60,
             });

@@ -1,7 +1,7 @@
 //! The rows behind a push: devices, the position each has reached in its
 //! queue, and the stored outcome of every mutation it sent.
 
-use anjian_domain::{Error, Result};
+use anjian_domain::{DeviceId, Error, Result, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement};
@@ -13,7 +13,11 @@ use crate::{Actor, Db, WriteTx};
 
 /// Registers the device for `user_id` on first use; another user's device is
 /// forbidden.
-pub async fn claim_device(db: &Db, device_id: Uuid, user_id: Uuid) -> Result<device::Model> {
+pub async fn claim_device(
+    db: &Db,
+    DeviceId(device_id): DeviceId,
+    UserId(user_id): UserId,
+) -> Result<device::Model> {
     // Known devices need no write (pulls are frequent and mostly find nothing new).
     if let Some(d) = device::Entity::find_by_id(device_id)
         .one(db.conn())

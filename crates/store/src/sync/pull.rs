@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use anjian_domain::{Error, Result, Scope};
+use anjian_domain::{EnterpriseId, Error, Result, Scope, VillageId};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -103,7 +103,9 @@ fn visible(scope: &Scope, villages: &HashMap<Uuid, Uuid>, enterprise_id: Option<
     match (scope, enterprise_id) {
         (Scope::All, _) => true,
         (_, None) => false,
-        (s, Some(e)) => villages.get(&e).is_some_and(|v| s.sees_enterprise(e, *v)),
+        (s, Some(e)) => villages
+            .get(&e)
+            .is_some_and(|v| s.sees_enterprise(EnterpriseId(e), VillageId(*v))),
     }
 }
 

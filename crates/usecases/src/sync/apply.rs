@@ -8,7 +8,9 @@ use anjian_domain::hazard::lifecycle::{self, Command, Decision, HazardState, Pla
 use anjian_domain::hazard::patch::{self, Editable, FieldVersions, Refusal};
 use anjian_domain::inspection::{InspectionIn, TemplateFacts};
 use anjian_domain::photo::{Owner, OwnerKind};
-use anjian_domain::{Bounded, DeadlinePolicy, Error, ErrorCode, FieldErrors, HazardStatus};
+use anjian_domain::{
+    Bounded, DeadlinePolicy, EnterpriseId, Error, ErrorCode, FieldErrors, HazardStatus, VillageId,
+};
 use anjian_store::WriteTx;
 use anjian_store::entity::{
     enterprise, hazard, hazard_event, inspection, inspection_result, photo,
@@ -250,7 +252,13 @@ async fn enterprise_in_scope(
         None => enterprises::find_in(tx, &[id]).await.map_err(db)?.pop(),
     };
     match e {
-        Some(e) if user.scope().sees_enterprise(e.id, e.village_id) => Ok(e),
+        Some(e)
+            if user
+                .scope()
+                .sees_enterprise(EnterpriseId(e.id), VillageId(e.village_id)) =>
+        {
+            Ok(e)
+        }
         _ => Err(MutErr::Rejected {
             entity_type: Some(et),
             entity_id: Some(eid),
@@ -773,7 +781,7 @@ pub async fn current_hazard(
         .await?
         .filter(|(h, village)| {
             user.scope()
-                .sees_enterprise(h.hazard.enterprise_id, *village)
+                .sees_enterprise(EnterpriseId(h.hazard.enterprise_id), VillageId(*village))
         })
         .map(|(h, _)| h))
 }

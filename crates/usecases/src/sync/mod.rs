@@ -4,7 +4,7 @@
 pub mod apply;
 pub mod push;
 
-use anjian_domain::Result;
+use anjian_domain::{DeviceId, Result, UserId};
 use anjian_store::Db;
 use anjian_store::repo::users::User;
 use anjian_store::sync::outbox;
@@ -33,7 +33,7 @@ pub async fn pull(
 ) -> Result<PullAnswer> {
     // The device's position first: every mutation it counts is visible to
     // the reads that follow.
-    let device = outbox::claim_device(db, device_id, user.user.id).await?;
+    let device = outbox::claim_device(db, DeviceId(device_id), UserId(user.user.id)).await?;
     let a =
         anjian_store::sync::pull::pull(db, user, device.last_processed_seq, cursor, limit).await?;
     let span = tracing::Span::current();

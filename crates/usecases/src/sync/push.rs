@@ -5,7 +5,7 @@
 //! `last_processed_seq` advances with them. A rejected or conflicting mutation
 //! is recorded and the queue moves on. Nothing is answered before the commit.
 
-use anjian_domain::{Clock, Error, Result};
+use anjian_domain::{Clock, DeviceId, Error, Result, UserId};
 use anjian_store::repo::hazards::{HazardFull, PreparedHazard};
 use anjian_store::repo::users::User;
 use anjian_store::sync::outbox::{self, Stored};
@@ -199,7 +199,7 @@ pub async fn push(
     settings: &PushSettings,
 ) -> Result<PushAnswer> {
     let policy = &settings.policy;
-    outbox::claim_device(db, device_id, user.user.id).await?;
+    outbox::claim_device(db, DeviceId(device_id), UserId(user.user.id)).await?;
     mutations.sort_by_key(|m| m.seq);
     let mut tx = db.write_at(actor, clock).await?;
     let mut last = outbox::lock_device(&tx, device_id).await?;
