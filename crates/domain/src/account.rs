@@ -80,6 +80,35 @@ impl Assignment<'_> {
     }
 }
 
+/// A new account's own fields checked (`invalid` username, display name or
+/// role, and what its role must be attached to): the username and display
+/// name trimmed, and the role, when all are valid. Whether the enterprise and
+/// villages exist is for the caller to add.
+pub fn check_new(
+    f: &mut FieldErrors,
+    (username, display): (&str, &str),
+    role: &str,
+    enterprise_id: Option<Uuid>,
+    village_ids: &[Uuid],
+) -> Option<(String, String, Role)> {
+    let username = username.trim().to_owned();
+    if !valid_username(&username) {
+        f.add("username", "invalid");
+    }
+    let display = display_name(f, display);
+    let role: Option<Role> = role.parse().ok();
+    if role.is_none() {
+        f.add("role", "invalid");
+    }
+    Assignment {
+        role,
+        enterprise_id,
+        village_ids,
+    }
+    .check(f);
+    role.map(|r| (username, display, r))
+}
+
 /// Whether a role's accounts have villages (only inspectors do).
 pub fn has_villages(role: Role) -> bool {
     role == Role::Inspector

@@ -10,8 +10,7 @@ use crate::entity::{campaign, checklist_template, enterprise, village};
 use crate::repo::campaigns::{self, NewCampaign, Target};
 use crate::repo::roster;
 use crate::repo::templates::{self, TemplateSpec};
-use crate::repo::users::{self, NewUser};
-use crate::{Actor, Db, Error, Result, password};
+use crate::{Actor, Db, Error, Result};
 
 /// The seed files, as text (the binary embeds them).
 #[derive(Debug, Clone, Copy)]
@@ -174,12 +173,12 @@ pub async fn load(db: &Db, files: &SeedFiles<'_>) -> Result<SeedReport> {
 /// The password of every demo account (documented in the README).
 pub const DEMO_PASSWORD: &str = "anjian-demo-2026";
 
-/// Demo accounts: `office`, an inspector per village (`inspector01`…), and the
-/// users of the first ten enterprises by credit code (`ent01`…). One hash is
-/// computed and shared, so thousands of accounts would not slow start-up.
-/// Returns the usernames created.
-pub async fn demo_accounts(db: &Db) -> Result<Vec<String>> {
-    let hash = password::hash(DEMO_PASSWORD)?;
+/// What the demo accounts are made for: the villages by code, and the first
+/// `n` enterprises by credit code.
+pub async fn demo_targets(
+    db: &Db,
+    n: u64,
+) -> Result<(Vec<village::Model>, Vec<enterprise::Model>)> {
     let villages = village::Entity::find()
         .order_by_asc(village::Column::Code)
         .all(db.conn())
@@ -187,45 +186,9 @@ pub async fn demo_accounts(db: &Db) -> Result<Vec<String>> {
         .map_err(Error::internal)?;
     let enterprises = enterprise::Entity::find()
         .order_by_asc(enterprise::Column::CreditCode)
-        .paginate(db.conn(), 10)
+        .paginate(db.conn(), n)
         .fetch_page(0)
         .await
         .map_err(Error::internal)?;
-    let mut wanted = vec![NewUser {
-        username: "office".into(),
-        display_name: "安监办 值班员".into(),
-        role: "office".into(),
-        ..NewUser::default()
-    }];
-    for (i, v) in villages.iter().enumerate() {
-        wanted.push(NewUser {
-            username: format!("inspector{:02}", i + 1),
-            display_name: format!("{}网格员", v.name),
-            role: "inspector".into(),
-            village_ids: vec![v.id],
-            ..NewUser::default()
-        });
-    }
-    for (i, e) in enterprises.iter().enumerate() {
-        wanted.push(NewUser {
-            username: format!("ent{:02}", i + 1),
-            display_name: format!("{} 安全员", e.name),
-            role: "enterprise".into(),
-            enterprise_id: Some(e.id),
-            ..NewUser::default()
-        });
-    }
-    let mut created = Vec::new();
-    let mut tx = db.write(Actor::system()).await?;
-    for n in wanted {
-        if users::find_by_username(tx.txn(), &n.username)
-            .await?
-            .is_none()
-        {
-            users::insert_hashed(&mut tx, &n, hash.clone()).await?;
-            created.push(n.username);
-        }
-    }
-    tx.commit().await?;
-    Ok(created)
+    Ok((villages, enterprises))
 }

@@ -1,10 +1,12 @@
 //! Who may do what, and the accounts: signing in and out, the signed-in user
 //! of a request, users (admin), the audit trail (office, admin).
 
-use anjian_domain::{Capability, Error, Result};
+use anjian_domain::account::{self, Assignment};
+use anjian_domain::{Capability, Error, FieldErrors, Result, Role};
+use anjian_store::entity::user;
 use anjian_store::repo::users::{NewUser, User, UserPatch};
 use anjian_store::repo::{self, Page, PageRequest};
-use anjian_store::{Actor, Db};
+use anjian_store::{Actor, Db, WriteTx, password};
 use uuid::Uuid;
 
 pub use anjian_store::repo::auth::Session;
@@ -73,14 +75,89 @@ pub async fn get_user(db: &Db, by: &User, id: Uuid) -> Result<User> {
     repo::users::get(db, id).await
 }
 
-/// Creates a user (admin).
+/// Adds `unknown` for the enterprise and villages an account names that do
+/// not exist (the enterprise only where its role names one).
+async fn check_references(tx: &WriteTx, f: &mut FieldErrors, a: Assignment<'_>) -> Result<()> {
+    let missing = repo::users::missing(tx, a.names_enterprise(), a.village_ids).await?;
+    if missing.enterprise {
+        f.add("enterprise_id", "unknown");
+    }
+    if missing.villages {
+        f.add("village_ids", "unknown");
+    }
+    Ok(())
+}
+
+fn check_password(p: &str) -> Result<()> {
+    anjian_domain::password::check(p).map_err(|reason| Error::validation("password", reason))
+}
+
+/// Creates an account inside `tx` with an already computed password hash
+/// (the seed's demo accounts share one).
+pub async fn insert_user(tx: &mut WriteTx, n: &NewUser, password_hash: String) -> Result<User> {
+    let mut f = FieldErrors::new();
+    let checked = account::check_new(
+        &mut f,
+        (&n.username, &n.display_name),
+        &n.role,
+        n.enterprise_id,
+        &n.village_ids,
+    );
+    let a = Assignment {
+        role: checked.as_ref().map(|c| c.2),
+        enterprise_id: n.enterprise_id,
+        village_ids: &n.village_ids,
+    };
+    check_references(tx, &mut f, a).await?;
+    f.into_result()?;
+    let Some((username, display_name, role)) = checked else {
+        return Err(Error::internal(anyhow::anyhow!(
+            "a checked user without a role"
+        )));
+    };
+    if repo::users::username_taken(tx, &username).await? {
+        return Err(Error::Conflict("username".into()));
+    }
+    let now = tx.now();
+    let m = user::Model {
+        id: Uuid::now_v7(),
+        username,
+        display_name,
+        role: role.into(),
+        enterprise_id: n.enterprise_id,
+        password_hash,
+        disabled: false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let m = tx.insert("user.create", m).await?;
+    repo::users::set_villages(tx, m.id, &n.village_ids).await?;
+    let mut village_ids = n.village_ids.clone();
+    village_ids.sort();
+    village_ids.dedup();
+    User::from_row(m, village_ids)
+}
+
+/// Creates an account (admin).
 #[tracing::instrument(name = "user.create", skip_all, fields(user.id = %by.user.id, role = %n.role))]
 pub async fn create_user(db: &Db, actor: Actor, by: &User, n: &NewUser) -> Result<User> {
     require(by, Capability::ManageUsers)?;
-    repo::users::create(db, actor, n).await
+    create(db, actor, n).await
 }
 
-/// Changes a user (admin); disabling it or changing its password ends its logins.
+async fn create(db: &Db, actor: Actor, n: &NewUser) -> Result<User> {
+    check_password(&n.password)?;
+    let hash = password::hash_blocking(&n.password).await?;
+    let mut tx = db.write(actor).await?;
+    let u = insert_user(&mut tx, n, hash).await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+/// Changes an account (admin), guarded by `if_match`; disabling it or
+/// changing its password ends its logins at once; the first administrator
+/// stays an enabled admin.
 #[tracing::instrument(name = "user.update", skip_all, fields(user.id = %by.user.id, target = %id))]
 pub async fn patch_user(
     db: &Db,
@@ -90,7 +167,100 @@ pub async fn patch_user(
     p: &UserPatch,
 ) -> Result<User> {
     require(by, Capability::ManageUsers)?;
-    repo::users::patch(db, actor, id, if_match, p).await
+    if let Some(pw) = &p.password {
+        check_password(pw)?;
+    }
+    let new_hash = match p.password.as_deref() {
+        Some(pw) => Some(password::hash_blocking(pw).await?),
+        None => None,
+    };
+    let mut tx = db.write(actor).await?;
+    let (before, before_villages) = repo::users::find_row(&tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    anjian_store::write::check_if_match(if_match, before.version)?;
+    let mut after = before.clone();
+    let mut f = FieldErrors::new();
+    if let Some(d) = &p.display_name {
+        after.display_name = account::display_name(&mut f, d);
+    }
+    let mut role_invalid = false;
+    if let Some(r) = &p.role {
+        match r.parse::<Role>() {
+            Ok(r) => after.role = r.into(),
+            Err(()) => {
+                role_invalid = true;
+                f.add("role", "invalid");
+            }
+        }
+    }
+    if let Some(ent) = p.enterprise_id {
+        after.enterprise_id = ent;
+    }
+    if let Some(d) = p.disabled {
+        after.disabled = d;
+    }
+    if let Some(h) = new_hash {
+        after.password_hash = h;
+    }
+    let village_ids = p
+        .village_ids
+        .clone()
+        .unwrap_or_else(|| before_villages.clone());
+    let role = (!role_invalid).then_some(*after.role);
+    let a = Assignment {
+        role,
+        enterprise_id: after.enterprise_id,
+        village_ids: &village_ids,
+    };
+    a.check(&mut f);
+    check_references(&tx, &mut f, a).await?;
+    f.into_result()?;
+    if account::locks_out_first_admin(&before.username, after.disabled, role) {
+        return Err(Error::Conflict("first_admin".into()));
+    }
+    let villages_changed = p.village_ids.is_some() && {
+        let mut v = village_ids.clone();
+        v.sort();
+        v.dedup();
+        v != before_villages
+    };
+    if after == before && !villages_changed {
+        return User::from_row(before, before_villages);
+    }
+    let after = tx.update("user.update", &before, after).await?;
+    if villages_changed {
+        repo::users::set_villages(&mut tx, id, &village_ids).await?;
+    }
+    let revoke = account::revocation(before.disabled, after.disabled, p.password.is_some());
+    if let Some(reason) = revoke {
+        repo::auth::revoke_all(&tx, id, reason).await?;
+    }
+    let u = repo::users::load_in(&tx, after).await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+/// Creates the first administrator unless it exists. Returns the password
+/// when it was generated here, so that it can be printed once.
+pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> Result<Option<String>> {
+    if repo::users::exists(db, account::FIRST_ADMIN).await? {
+        return Ok(None);
+    }
+    let generated = configured.is_none().then(|| password::random(16));
+    let pw = configured
+        .map(str::to_owned)
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
+    let n = NewUser {
+        username: account::FIRST_ADMIN.into(),
+        display_name: "系统管理员".into(),
+        role: Role::Admin.as_str().into(),
+        password: pw,
+        ..NewUser::default()
+    };
+    create(db, Actor::system(), &n).await?;
+    Ok(generated)
 }
 
 /// A page of the audit trail (office, admin).

@@ -2,15 +2,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use anjian_domain::account::{self, Assignment};
-use anjian_domain::{FieldErrors, Role, Scope};
+use anjian_domain::account;
+use anjian_domain::{Role, Scope};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
 use crate::entity::{enterprise, user, user_village, village};
 use crate::write::WriteTx;
-use crate::{Actor, Db, Error, Result, password};
+use crate::{Db, Error, Result};
 
 /// A user with the villages assigned to it.
 #[derive(Debug, Clone)]
@@ -144,35 +144,26 @@ pub async fn find_by_username(
     }
 }
 
-/// Checks the role's requirements: an enterprise user names an existing
-/// enterprise, an inspector has at least one existing village.
-async fn check_assignment(
+/// Which of the references an account names do not exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Missing {
+    pub enterprise: bool,
+    pub villages: bool,
+}
+
+/// Looks up the enterprise (when given) and the villages an account names.
+pub async fn missing(
     tx: &WriteTx,
-    e: &mut FieldErrors,
-    role: Option<Role>,
     enterprise_id: Option<Uuid>,
     village_ids: &[Uuid],
-) -> Result<()> {
-    Assignment {
-        role,
-        enterprise_id,
-        village_ids,
-    }
-    .check(e);
-    if let Some(id) = (Assignment {
-        role,
-        enterprise_id,
-        village_ids,
-    })
-    .names_enterprise()
-    {
-        let found = enterprise::Entity::find_by_id(id)
+) -> Result<Missing> {
+    let mut out = Missing::default();
+    if let Some(id) = enterprise_id {
+        out.enterprise = enterprise::Entity::find_by_id(id)
             .one(tx.txn())
             .await
-            .map_err(Error::internal)?;
-        if found.is_none() {
-            e.add("enterprise_id", "unknown");
-        }
+            .map_err(Error::internal)?
+            .is_none();
     }
     if !village_ids.is_empty() {
         let found: Vec<Uuid> = village::Entity::find()
@@ -183,15 +174,44 @@ async fn check_assignment(
             .all(tx.txn())
             .await
             .map_err(Error::internal)?;
-        if village_ids.iter().any(|v| !found.contains(v)) {
-            e.add("village_ids", "unknown");
-        }
+        out.villages = village_ids.iter().any(|v| !found.contains(v));
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Whether an account has this username (outside a transaction).
+pub async fn exists(db: &Db, username: &str) -> Result<bool> {
+    Ok(find_by_username(db.conn(), username).await?.is_some())
+}
+
+/// Whether an account has this username.
+pub async fn username_taken(tx: &WriteTx, username: &str) -> Result<bool> {
+    Ok(find_by_username(tx.txn(), username).await?.is_some())
+}
+
+/// The account row `id` and its villages, sorted.
+pub async fn find_row(tx: &WriteTx, id: Uuid) -> Result<Option<(user::Model, Vec<Uuid>)>> {
+    let Some(u) = user::Entity::find_by_id(id)
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?
+    else {
+        return Ok(None);
+    };
+    let villages = villages_of(tx.txn(), &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(Some((u, villages)))
+}
+
+/// The user of a row, read inside `tx`.
+pub async fn load_in(tx: &WriteTx, u: user::Model) -> Result<User> {
+    load(tx.txn(), u).await
 }
 
 /// Makes `village_ids` the villages of the user: removes the others, adds the new ones.
-async fn set_villages(tx: &mut WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> Result<()> {
+pub async fn set_villages(tx: &mut WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> Result<()> {
     let current = user_village::Entity::find()
         .filter(user_village::Column::UserId.eq(user_id))
         .all(tx.txn())
@@ -211,168 +231,4 @@ async fn set_villages(tx: &mut WriteTx, user_id: Uuid, village_ids: &[Uuid]) -> 
         })
         .collect();
     tx.insert_children("user.villages", new).await
-}
-
-/// Creates a user within `tx`, with an already computed password hash.
-pub async fn insert_hashed(tx: &mut WriteTx, n: &NewUser, password_hash: String) -> Result<User> {
-    let mut e = FieldErrors::new();
-    let username = n.username.trim().to_owned();
-    if !account::valid_username(&username) {
-        e.add("username", "invalid");
-    }
-    let display_name = account::display_name(&mut e, &n.display_name);
-    let role: Option<Role> = n.role.parse().ok();
-    if role.is_none() {
-        e.add("role", "invalid");
-    }
-    check_assignment(tx, &mut e, role, n.enterprise_id, &n.village_ids).await?;
-    e.into_result()?;
-    let Some(role) = role else {
-        return Err(Error::internal(anyhow::anyhow!(
-            "a checked user without a role"
-        )));
-    };
-    if find_by_username(tx.txn(), &username).await?.is_some() {
-        return Err(Error::Conflict("username".into()));
-    }
-    let now = tx.now();
-    let m = user::Model {
-        id: Uuid::now_v7(),
-        username,
-        display_name,
-        role: role.into(),
-        enterprise_id: n.enterprise_id,
-        password_hash,
-        disabled: false,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    let m = tx.insert("user.create", m).await?;
-    set_villages(tx, m.id, &n.village_ids).await?;
-    let mut village_ids = n.village_ids.clone();
-    village_ids.sort();
-    village_ids.dedup();
-    User::from_row(m, village_ids)
-}
-
-fn check_password(p: &str) -> Result<()> {
-    anjian_domain::password::check(p).map_err(|reason| Error::validation("password", reason))
-}
-
-/// Creates a user.
-pub async fn create(db: &Db, actor: Actor, n: &NewUser) -> Result<User> {
-    check_password(&n.password)?;
-    let hash = password::hash_blocking(&n.password).await?;
-    let mut tx = db.write(actor).await?;
-    let u = insert_hashed(&mut tx, n, hash).await?;
-    tx.commit().await?;
-    Ok(u)
-}
-
-/// Changes a user. Disabling it or changing its password revokes its logins at once.
-pub async fn patch(
-    db: &Db,
-    actor: Actor,
-    id: Uuid,
-    if_match: Option<i64>,
-    p: &UserPatch,
-) -> Result<User> {
-    if let Some(pw) = &p.password {
-        check_password(pw)?;
-    }
-    let new_hash = match p.password.as_deref() {
-        Some(pw) => Some(password::hash_blocking(pw).await?),
-        None => None,
-    };
-    let mut tx = db.write(actor).await?;
-    let before = user::Entity::find_by_id(id)
-        .one(tx.txn())
-        .await
-        .map_err(Error::internal)?
-        .ok_or(Error::NotFound)?;
-    crate::write::check_if_match(if_match, before.version)?;
-    let before_villages = villages_of(tx.txn(), &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    let mut after = before.clone();
-    let mut e = FieldErrors::new();
-    if let Some(d) = &p.display_name {
-        after.display_name = account::display_name(&mut e, d);
-    }
-    let mut role_invalid = false;
-    if let Some(r) = &p.role {
-        match r.parse::<Role>() {
-            Ok(r) => after.role = r.into(),
-            Err(()) => {
-                role_invalid = true;
-                e.add("role", "invalid");
-            }
-        }
-    }
-    if let Some(ent) = p.enterprise_id {
-        after.enterprise_id = ent;
-    }
-    if let Some(d) = p.disabled {
-        after.disabled = d;
-    }
-    if let Some(h) = new_hash {
-        after.password_hash = h;
-    }
-    let village_ids = p
-        .village_ids
-        .clone()
-        .unwrap_or_else(|| before_villages.clone());
-    let role = (!role_invalid).then_some(*after.role);
-    check_assignment(&tx, &mut e, role, after.enterprise_id, &village_ids).await?;
-    e.into_result()?;
-    if account::locks_out_first_admin(&before.username, after.disabled, role) {
-        return Err(Error::Conflict("first_admin".into()));
-    }
-    let villages_changed = p.village_ids.is_some() && {
-        let mut v = village_ids.clone();
-        v.sort();
-        v.dedup();
-        v != before_villages
-    };
-    if after == before && !villages_changed {
-        return User::from_row(before, before_villages);
-    }
-    let after = tx.update("user.update", &before, after).await?;
-    if villages_changed {
-        set_villages(&mut tx, id, &village_ids).await?;
-    }
-    let revoke = account::revocation(before.disabled, after.disabled, p.password.is_some());
-    if let Some(reason) = revoke {
-        super::auth::revoke_all(&tx, id, reason).await?;
-    }
-    let u = load(tx.txn(), after).await?;
-    tx.commit().await?;
-    Ok(u)
-}
-
-/// Creates the first admin (`admin`) unless it exists. Returns the password when it
-/// was generated here, so that it can be printed once.
-pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> Result<Option<String>> {
-    if find_by_username(db.conn(), account::FIRST_ADMIN)
-        .await?
-        .is_some()
-    {
-        return Ok(None);
-    }
-    let generated = configured.is_none().then(|| password::random(16));
-    let pw = configured
-        .map(str::to_owned)
-        .or_else(|| generated.clone())
-        .unwrap_or_default();
-    let n = NewUser {
-        username: account::FIRST_ADMIN.into(),
-        display_name: "系统管理员".into(),
-        role: Role::Admin.as_str().into(),
-        password: pw,
-        ..NewUser::default()
-    };
-    create(db, Actor::system(), &n).await?;
-    Ok(generated)
 }
