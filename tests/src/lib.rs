@@ -509,6 +509,18 @@ fn child_key(entity_type: &str, row: &Value) -> Option<String> {
     row[field].as_str().map(str::to_owned)
 }
 
+/// The id a child row's audit entries name, from the row (see `Child::audit_id`).
+fn child_audit_id(entity_type: &str, row: &Value) -> Option<uuid::Uuid> {
+    let field = match entity_type {
+        "hazard_event" => "id",
+        "inspection_result" => "inspection_id",
+        "checklist_item" => "template_id",
+        "user_village" => "user_id",
+        _ => return None,
+    };
+    row[field].as_str()?.parse().ok()
+}
+
 /// Every child row as (entity type, the id its audit entries name, key).
 async fn child_rows(
     db: &sea_orm::DatabaseConnection,
@@ -590,15 +602,30 @@ pub async fn check_write_path(url: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let children = child_rows(&db).await?;
     let _ = db.close().await;
-    let audited_children: std::collections::HashSet<(&str, uuid::Uuid, String)> = audit
-        .iter()
-        .filter_map(|(t, id, before, after)| {
-            let row = after.as_ref().or(before.as_ref())?;
-            Some((t.as_str(), *id, child_key(t, row)?))
-        })
-        .collect();
+    // A child row is audited by an entry of its own, or inside the entry of
+    // its record's change (`after.children.<type>`).
+    let mut audited_children: std::collections::HashSet<(String, uuid::Uuid, String)> =
+        std::collections::HashSet::new();
+    for (t, id, before, after) in &audit {
+        let Some(row) = after.as_ref().or(before.as_ref()) else {
+            continue;
+        };
+        if let Some(key) = child_key(t, row) {
+            audited_children.insert((t.clone(), *id, key));
+        }
+        let Some(folded) = row.get("children").and_then(Value::as_object) else {
+            continue;
+        };
+        for (ct, rows) in folded {
+            for r in rows.as_array().into_iter().flatten() {
+                if let (Some(cid), Some(key)) = (child_audit_id(ct, r), child_key(ct, r)) {
+                    audited_children.insert((ct.clone(), cid, key));
+                }
+            }
+        }
+    }
     for (t, id, key) in &children {
-        if !audited_children.contains(&(*t, *id, key.clone())) {
+        if !audited_children.contains(&((*t).to_owned(), *id, key.clone())) {
             return Err(format!("{t} row {key} of {id} has no audit entry"));
         }
     }

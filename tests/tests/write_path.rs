@@ -248,3 +248,38 @@ async fn the_teardown_check_catches_a_write_that_went_around_the_write_path() {
         .unwrap();
     anjian_tests::check_write_path(app.db_url()).await.unwrap();
 }
+
+/// A record's child rows are audited with the change that wrote them: a
+/// hazard's creation event inside the hazard's creation entry, an update's
+/// event inside the update's entry.
+#[tokio::test]
+async fn child_rows_are_audited_with_the_change_that_wrote_them() {
+    use anjian_tests::field::{field, hazard};
+    let f = field().await;
+    let mut d = f.inspector("insp_audit", 0).await;
+    let h = hazard(&f.ents[0][0], "general");
+    let id = h["id"].as_str().unwrap().to_owned();
+    let create = d.mutation("hazard.create", None, h);
+    let update = d.mutation(
+        "hazard.update",
+        Some(1),
+        serde_json::json!({"id": id, "fields": {"measures": "更换灭火器"}}),
+    );
+    let (_, b) = f.app.push(&d, vec![create, update]).await;
+    assert_eq!(b["results"][1]["status"], "applied", "{b}");
+    let (_, audit) = f
+        .app
+        .get(
+            &format!("/api/v1/audit?entity_type=hazard&entity_id={id}"),
+            &f.admin,
+        )
+        .await;
+    let items = audit["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{audit}");
+    let events = |i: usize| items[i]["after"]["children"]["hazard_event"].clone();
+    assert_eq!(items[0]["action"], "hazard.create");
+    assert_eq!(events(0)[0]["action"], "create", "{audit}");
+    assert_eq!(items[1]["action"], "hazard.update");
+    assert_eq!(events(1)[0]["action"], "update", "{audit}");
+    assert_eq!(events(1)[0]["changes"]["measures"]["to"], "更换灭火器");
+}

@@ -94,7 +94,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Db> {
     let t = Instant::now();
     let report = setup::seed(&db, &crate::seeds::files())
         .await
-        .map_err(|e| anyhow::anyhow!("loading seeds: {e:?}"))?;
+        .context("loading seeds")?;
     if report != setup::SeedReport::default() {
         tracing::info!(?report, ms = t.elapsed().as_millis() as u64, "seeds loaded");
     }
@@ -121,11 +121,9 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
     let admin_password =
         setup::ensure_admin(&db, config.admin_password.as_ref().map(|s| s.0.as_str()))
             .await
-            .map_err(|e| anyhow::anyhow!("creating the first admin: {e:?}"))?;
+            .context("creating the first admin")?;
     let demo_accounts = if opts.demo {
-        setup::demo_accounts(&db)
-            .await
-            .map_err(|e| anyhow::anyhow!("demo accounts: {e:?}"))?
+        setup::demo_accounts(&db).await.context("demo accounts")?
     } else {
         Vec::new()
     };

@@ -164,7 +164,7 @@ async fn main() -> anyhow::Result<()> {
             if demo {
                 let made = anjian_usecases::setup::demo_accounts(&db)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                    .context("creating the demo accounts")?;
                 println!("demo accounts created: {}", made.len());
             }
             println!("seeds loaded");

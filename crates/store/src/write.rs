@@ -131,6 +131,8 @@ pub trait Child: ModelTrait + Serialize + Clone + Send + Sync + 'static {
     const ENTITY_TYPE: &'static str;
     /// The id its audit entries name: its own, or its record's.
     fn audit_id(&self) -> Uuid;
+    /// The record it belongs to (`entity_type`, id), when it has one.
+    fn parent(&self) -> Option<(&'static str, Uuid)>;
 }
 
 /// A write transaction; see the module documentation.
@@ -142,10 +144,24 @@ pub struct WriteTx {
     now: chrono::DateTime<Utc>,
     pending: Vec<PendingChange>,
     audit: Vec<audit_log::ActiveModel>,
+    /// The latest audit entry of each record written in this transaction.
+    latest: std::collections::HashMap<Uuid, usize>,
+    /// Audit entries before this index were made before the last savepoint:
+    /// no child row is folded into them (a rollback would not undo that).
+    fold_floor: usize,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
 type ActiveOf<M> = <<M as ModelTrait>::Entity as EntityTrait>::ActiveModel;
+
+/// Rows per multi-row INSERT of `E`: as many as keep the statement under both
+/// databases' bound-parameter limits (SQLite's default 32,766, PostgreSQL's
+/// 65,535), at most 1,000. Fewer statements is most of a push's speed.
+fn rows_per_insert<E: EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    let columns = E::Column::iter().count().max(1);
+    (30_000 / columns).clamp(1, 1000)
+}
 
 impl WriteTx {
     pub(crate) async fn begin(
@@ -161,6 +177,8 @@ impl WriteTx {
             now,
             pending: Vec::new(),
             audit: Vec::new(),
+            latest: std::collections::HashMap::new(),
+            fold_floor: 0,
             _writer: writer,
         })
     }
@@ -205,7 +223,7 @@ impl WriteTx {
             m.touch(now);
             out.push(m);
         }
-        for chunk in out.chunks(200) {
+        for chunk in out.chunks(rows_per_insert::<M::Entity>()) {
             let rows: Vec<ActiveOf<M>> = chunk
                 .iter()
                 .map(|m| m.clone().into_active_model().reset_all())
@@ -265,13 +283,16 @@ impl WriteTx {
         Ok(after)
     }
 
-    /// Inserts rows that belong to a record, each with its audit entry.
+    /// Inserts rows that belong to a record. Each is audited: within the audit
+    /// entry of its record's change when this transaction made that change
+    /// under the same action (`after.children.<entity_type>`, in order), else
+    /// with an entry of its own.
     pub async fn insert_children<M>(&mut self, action: &str, rows: Vec<M>) -> Result<()>
     where
         M: Child + IntoActiveModel<ActiveOf<M>>,
         ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
     {
-        for chunk in rows.chunks(200) {
+        for chunk in rows.chunks(rows_per_insert::<M::Entity>()) {
             let active: Vec<ActiveOf<M>> = chunk
                 .iter()
                 .map(|m| m.clone().into_active_model().reset_all())
@@ -282,10 +303,60 @@ impl WriteTx {
                 .map_err(db_err)?;
         }
         for m in &rows {
-            let after = serde_json::to_value(m).map_err(Error::internal)?;
-            self.audit(action, M::ENTITY_TYPE, m.audit_id(), None, Some(after));
+            let row = serde_json::to_value(m).map_err(Error::internal)?;
+            if let Some(row) = self.fold_into_parent(action, m.parent(), M::ENTITY_TYPE, row)? {
+                self.audit(action, M::ENTITY_TYPE, m.audit_id(), None, Some(row));
+            }
         }
         Ok(())
+    }
+
+    /// Adds a child row to the audit entry of its record's change made in
+    /// this transaction under `action`; the row back when there is none.
+    fn fold_into_parent(
+        &mut self,
+        action: &str,
+        parent: Option<(&'static str, Uuid)>,
+        child_type: &str,
+        row: serde_json::Value,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some((parent_type, parent_id)) = parent else {
+            return Ok(Some(row));
+        };
+        let floor = self.fold_floor;
+        let Some(entry) = self
+            .latest
+            .get(&parent_id)
+            .filter(|i| **i >= floor)
+            .and_then(|i| self.audit.get_mut(*i))
+            .filter(|e| {
+                matches!(&e.entity_id, sea_orm::ActiveValue::Set(id) if *id == parent_id)
+                    && matches!(&e.entity_type, sea_orm::ActiveValue::Set(t) if t == parent_type)
+                    && matches!(&e.action, sea_orm::ActiveValue::Set(a) if a == action)
+            })
+        else {
+            return Ok(Some(row));
+        };
+        let sea_orm::ActiveValue::Set(Some(serde_json::Value::Object(after))) = &mut entry.after
+        else {
+            return Ok(Some(row));
+        };
+        let children = after
+            .entry("children")
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        let Some(children) = children.as_object_mut() else {
+            return Err(Error::internal(anyhow::anyhow!(
+                "{parent_type} {parent_id} has a field named children"
+            )));
+        };
+        match children
+            .entry(child_type)
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()))
+        {
+            serde_json::Value::Array(rows) => rows.push(row),
+            _ => return Ok(None),
+        }
+        Ok(None)
     }
 
     /// Inserts a row that belongs to a record unless one with its primary key
@@ -341,6 +412,7 @@ impl WriteTx {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) {
+        self.latest.insert(entity_id, self.audit.len());
         self.audit.push(audit_log::ActiveModel {
             id: sea_orm::Set(Uuid::now_v7()),
             at: sea_orm::Set(self.now),
@@ -451,6 +523,7 @@ impl WriteTx {
             .execute_unprepared("SAVEPOINT step")
             .await
             .map_err(Error::internal)?;
+        self.fold_floor = self.audit.len();
         Ok(Savepoint {
             pending: self.pending.len(),
             audit: self.audit.len(),
@@ -485,7 +558,7 @@ impl WriteTx {
     /// entries and commits. Returns the feed position (`None` when nothing was fed).
     pub async fn commit(mut self) -> Result<Option<i64>> {
         let audit = std::mem::take(&mut self.audit);
-        for chunk in audit.chunks(200) {
+        for chunk in audit.chunks(rows_per_insert::<audit_log::Entity>()) {
             audit_log::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&self.txn)
                 .await
@@ -522,7 +595,7 @@ impl WriteTx {
                     committed_at: sea_orm::Set(now),
                 })
                 .collect();
-            for chunk in rows.chunks(200) {
+            for chunk in rows.chunks(rows_per_insert::<change_feed::Entity>()) {
                 change_feed::Entity::insert_many(chunk.to_vec())
                     .exec_without_returning(&self.txn)
                     .await

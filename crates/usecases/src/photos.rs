@@ -223,7 +223,7 @@ pub async fn sweep(
     days: u32,
     apply: bool,
 ) -> anyhow::Result<SweepReport> {
-    let e = |e: Error| anyhow::anyhow!("{e:?}");
+    let e = anyhow::Error::from;
     let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
     let mut r = SweepReport {
         applied: apply,

@@ -80,27 +80,55 @@ impl Replicated for super::photo::Model {
 
 /// Rows that belong to a record, audited under the record they belong to.
 macro_rules! child {
-    ($model:path, $ty:literal, |$m:ident| $id:expr) => {
+    ($model:path, $ty:literal, |$m:ident| $id:expr, $parent:expr) => {
         impl crate::write::Child for $model {
             const ENTITY_TYPE: &'static str = $ty;
             fn audit_id(&self) -> Uuid {
                 let $m = self;
                 $id
             }
+            fn parent(&self) -> Option<(&'static str, Uuid)> {
+                let $m = self;
+                let _ = $m;
+                $parent
+            }
         }
     };
 }
 
-child!(super::hazard_event::Model, "hazard_event", |e| e.id);
-child!(super::inspection_result::Model, "inspection_result", |r| r
-    .inspection_id);
-child!(super::checklist_item::Model, "checklist_item", |i| i
-    .template_id);
-child!(super::user_village::Model, "user_village", |v| v.user_id);
+child!(
+    super::hazard_event::Model,
+    "hazard_event",
+    |e| e.id,
+    Some(("hazard", e.hazard_id))
+);
+child!(
+    super::inspection_result::Model,
+    "inspection_result",
+    |r| r.inspection_id,
+    Some(("inspection", r.inspection_id))
+);
+child!(
+    super::checklist_item::Model,
+    "checklist_item",
+    |i| i.template_id,
+    Some(("template", i.template_id))
+);
+child!(
+    super::user_village::Model,
+    "user_village",
+    |v| v.user_id,
+    Some(("user", v.user_id))
+);
 // Objects are named by their SHA-256: audited under its first 128 bits (the
 // whole hash is in the entry).
-child!(super::stored_object::Model, "stored_object", |o| {
-    let mut b = [0u8; 16];
-    hex::decode_to_slice(o.sha256.get(..32).unwrap_or_default(), &mut b).unwrap_or_default();
-    Uuid::from_bytes(b)
-});
+child!(
+    super::stored_object::Model,
+    "stored_object",
+    |o| {
+        let mut b = [0u8; 16];
+        hex::decode_to_slice(o.sha256.get(..32).unwrap_or_default(), &mut b).unwrap_or_default();
+        Uuid::from_bytes(b)
+    },
+    None
+);

@@ -152,6 +152,16 @@ pub struct PushAnswer {
     pub last_processed_seq: i64,
 }
 
+/// Why a push stopped at `seq`, with the cause kept.
+fn stopped_at(seq: i64, e: Error) -> Error {
+    match e {
+        Error::Internal(cause) => {
+            Error::Internal(cause.context(format!("applying mutation {seq}")))
+        }
+        other => other,
+    }
+}
+
 /// The `id` a payload names, if any.
 fn payload_id(m: &Mutation) -> Option<Uuid> {
     m.payload.get("id")?.as_str()?.parse().ok()
@@ -274,7 +284,7 @@ pub async fn push(
                 error: Error::Conflict("unique".into()),
             }),
             Err(MutErr::Internal(e)) => {
-                failure = Some(Error::internal(anyhow::anyhow!("{e:?}")));
+                failure = Some(stopped_at(m.seq, e));
                 break;
             }
             Err(e) => Err(e),
@@ -284,6 +294,7 @@ pub async fn push(
                 let r =
                     apply::with_prefetched(pre.clone(), apply::apply(&mut tx, user, m, settings))
                         .await;
+                let mut failed = false;
                 match &r {
                     Ok(_) => tx.release_savepoint(sp).await?,
                     Err(MutErr::Deferred) => {
@@ -296,13 +307,18 @@ pub async fn push(
                         tracing::warn!(seq = m.seq, error = ?e, "the database refused a mutation's content");
                         tx.rollback_to_savepoint(sp).await?;
                     }
-                    Err(MutErr::Internal(e)) => {
+                    Err(MutErr::Internal(_)) => {
                         // The database failed: keep the processed prefix, answer it.
                         tx.rollback_to_savepoint(sp).await?;
-                        failure = Some(Error::internal(anyhow::anyhow!("{e:?}")));
-                        break;
+                        failed = true;
                     }
                     Err(_) => tx.rollback_to_savepoint(sp).await?,
+                }
+                if failed {
+                    if let Err(MutErr::Internal(e)) = r {
+                        failure = Some(stopped_at(m.seq, e));
+                    }
+                    break;
                 }
                 match r {
                     Err(MutErr::Internal(e)) if anjian_store::db::refused_content(&e) => {
