@@ -62,20 +62,36 @@ where
     Ok(by)
 }
 
-/// Loads the history of each hazard.
+/// Loads the history of each hazard, as a hazard is shown: without each
+/// event's `changes` (old and new values, for reports as of a moment), which
+/// are left `None` here and not read.
 pub async fn with_history(
     conn: &impl sea_orm::ConnectionTrait,
     hazards: Vec<hazard::Model>,
 ) -> Result<Vec<HazardFull>> {
+    use sea_orm::Iterable;
+    use sea_orm::sea_query::Expr;
     let ids: Vec<Uuid> = hazards.iter().map(|h| h.id).collect();
-    let mut by = children::<hazard_event::Entity, _>(
-        conn,
-        &ids,
-        hazard_event::Column::HazardId,
-        hazard_event::Column::Id,
-        |e| e.hazard_id,
-    )
-    .await?;
+    let mut by: std::collections::HashMap<Uuid, Vec<hazard_event::Model>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<hazard_event::Model> = hazard_event::Entity::find()
+            .select_only()
+            .columns(
+                hazard_event::Column::iter()
+                    .filter(|c| !matches!(c, hazard_event::Column::Changes)),
+            )
+            .column_as(Expr::cust("NULL"), "changes")
+            .filter(hazard_event::Column::HazardId.is_in(chunk.to_vec()))
+            .order_by_asc(hazard_event::Column::Id)
+            .into_model()
+            .all(conn)
+            .await
+            .map_err(Error::internal)?;
+        for r in rows {
+            by.entry(r.hazard_id).or_default().push(r);
+        }
+    }
     Ok(hazards
         .into_iter()
         .map(|h| HazardFull {

@@ -12,9 +12,7 @@ use anjian_domain::{
     Bounded, DeadlinePolicy, EnterpriseId, Error, ErrorCode, FieldErrors, HazardStatus, VillageId,
 };
 use anjian_store::WriteTx;
-use anjian_store::entity::{
-    enterprise, hazard, hazard_event, inspection, inspection_result, photo,
-};
+use anjian_store::entity::{hazard, hazard_event, inspection, inspection_result, photo};
 use anjian_store::repo::hazards::{self as hazards, HazardFull, PreparedHazard};
 use anjian_store::repo::photos::Declare;
 use anjian_store::repo::users::User;
@@ -214,7 +212,8 @@ pub async fn apply(
 /// Enterprises a push refers to, read once for the whole push.
 #[derive(Debug, Default)]
 pub struct Prefetched {
-    enterprises: std::collections::HashMap<Uuid, enterprise::Model>,
+    /// The village of each enterprise named.
+    villages: std::collections::HashMap<Uuid, Uuid>,
 }
 
 impl Prefetched {
@@ -226,38 +225,38 @@ impl Prefetched {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let enterprises = enterprises::find_in(tx, &ids)
+        let villages = enterprises::find_in(tx, &ids)
             .await?
             .into_iter()
-            .map(|e| (e.id, e))
+            .map(|e| (e.id, e.village_id))
             .collect();
-        Ok(Prefetched { enterprises })
+        Ok(Prefetched { villages })
     }
 }
 
-/// The enterprise, if it exists and the user's scope sees it.
+/// The enterprise's id, if it exists and the user's scope sees it.
 async fn enterprise_in_scope(
     tx: &WriteTx,
     user: &User,
     id: Uuid,
     et: &'static str,
     eid: Uuid,
-) -> Step<enterprise::Model> {
+) -> Step<EnterpriseId> {
     let cached = PREFETCHED
-        .try_with(|p| p.enterprises.get(&id).cloned())
+        .try_with(|p| p.villages.get(&id).copied())
         .ok()
         .flatten();
-    let e = match cached {
-        Some(e) => Some(e),
-        None => enterprises::find_in(tx, &[id]).await.map_err(db)?.pop(),
+    let village = match cached {
+        Some(v) => Some(v),
+        None => enterprises::find_in(tx, &[id])
+            .await
+            .map_err(db)?
+            .pop()
+            .map(|e| e.village_id),
     };
-    match e {
-        Some(e)
-            if user
-                .scope()
-                .sees_enterprise(EnterpriseId(e.id), VillageId(e.village_id)) =>
-        {
-            Ok(e)
+    match village {
+        Some(v) if user.scope().sees_enterprise(EnterpriseId(id), VillageId(v)) => {
+            Ok(EnterpriseId(id))
         }
         _ => Err(MutErr::Rejected {
             entity_type: Some(et),
@@ -352,7 +351,7 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
     let now = tx.now();
     let m = inspection::Model {
         id: p.id,
-        enterprise_id: e.id,
+        enterprise_id: e.0,
         campaign_id: p.campaign_id,
         template_id: p.template_id,
         template_version: checked.template_version,
@@ -392,7 +391,7 @@ async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> St
             id: m.id,
             item: Some(&r.item_code),
         };
-        attach(tx, user, &r.photo_ids, (owner, e.id), ET).await?;
+        attach(tx, user, &r.photo_ids, (owner, e.0), ET).await?;
     }
     Ok(Applied {
         entity_type: ET,
@@ -421,7 +420,7 @@ async fn prepare_hazard(
     // A duplicate id is refused by the primary key (a `conflict`), no lookup needed.
     if let Some(i) = p.inspection_id {
         let found = hazards::inspection_enterprise(tx, i).await.map_err(db)?;
-        if found != Some(e.id) {
+        if found != Some(e.0) {
             return Err(MutErr::Rejected {
                 entity_type: Some(ET),
                 entity_id: Some(p.id),
@@ -433,7 +432,7 @@ async fn prepare_hazard(
     let now = tx.now();
     let m = hazard::Model {
         id: p.id,
-        enterprise_id: e.id,
+        enterprise_id: e.0,
         inspection_id: p.inspection_id,
         item_code: n.item_code,
         title: n.title,
