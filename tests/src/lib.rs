@@ -509,64 +509,73 @@ fn child_key(entity_type: &str, row: &Value) -> Option<String> {
     row[field].as_str().map(str::to_owned)
 }
 
-/// The id a child row's audit entries name, from the row (see `Child::audit_id`).
-fn child_audit_id(entity_type: &str, row: &Value) -> Option<uuid::Uuid> {
-    let field = match entity_type {
-        "hazard_event" => "id",
-        "inspection_result" => "inspection_id",
-        "checklist_item" => "template_id",
-        "user_village" => "user_id",
-        _ => return None,
-    };
-    row[field].as_str()?.parse().ok()
+/// A child row as the teardown check sees it.
+struct ChildRow {
+    entity_type: &'static str,
+    audit_id: uuid::Uuid,
+    parent: Option<(&'static str, uuid::Uuid)>,
+    key: String,
 }
 
-/// Every child row as (entity type, the id its audit entries name, key).
-async fn child_rows(
-    db: &sea_orm::DatabaseConnection,
-) -> Result<Vec<(&'static str, uuid::Uuid, String)>, String> {
-    use anjian_store::Child;
+impl ChildRow {
+    fn of<M: anjian_store::Child>(m: &M) -> ChildRow {
+        ChildRow {
+            entity_type: M::ENTITY_TYPE,
+            audit_id: m.audit_id(),
+            parent: m.parent(),
+            key: m.key(),
+        }
+    }
+}
+
+/// Every child row in the database.
+async fn child_rows(db: &sea_orm::DatabaseConnection) -> Result<Vec<ChildRow>, String> {
     use anjian_store::entity::{
         checklist_item, hazard_event, inspection_result, stored_object, user_village,
     };
     use sea_orm::EntityTrait;
     let e = |e: sea_orm::DbErr| e.to_string();
-    let mut out: Vec<(&'static str, uuid::Uuid, String)> = Vec::new();
-    for r in hazard_event::Entity::find().all(db).await.map_err(e)? {
-        out.push((
-            hazard_event::Model::ENTITY_TYPE,
-            r.audit_id(),
-            r.id.to_string(),
-        ));
-    }
-    for r in inspection_result::Entity::find().all(db).await.map_err(e)? {
-        out.push((
-            inspection_result::Model::ENTITY_TYPE,
-            r.audit_id(),
-            r.item_code.clone(),
-        ));
-    }
-    for r in checklist_item::Entity::find().all(db).await.map_err(e)? {
-        out.push((
-            checklist_item::Model::ENTITY_TYPE,
-            r.audit_id(),
-            r.code.clone(),
-        ));
-    }
-    for r in user_village::Entity::find().all(db).await.map_err(e)? {
-        out.push((
-            user_village::Model::ENTITY_TYPE,
-            r.audit_id(),
-            r.village_id.to_string(),
-        ));
-    }
-    for r in stored_object::Entity::find().all(db).await.map_err(e)? {
-        out.push((
-            stored_object::Model::ENTITY_TYPE,
-            r.audit_id(),
-            r.sha256.clone(),
-        ));
-    }
+    let mut out = Vec::new();
+    out.extend(
+        hazard_event::Entity::find()
+            .all(db)
+            .await
+            .map_err(e)?
+            .iter()
+            .map(ChildRow::of),
+    );
+    out.extend(
+        inspection_result::Entity::find()
+            .all(db)
+            .await
+            .map_err(e)?
+            .iter()
+            .map(ChildRow::of),
+    );
+    out.extend(
+        checklist_item::Entity::find()
+            .all(db)
+            .await
+            .map_err(e)?
+            .iter()
+            .map(ChildRow::of),
+    );
+    out.extend(
+        user_village::Entity::find()
+            .all(db)
+            .await
+            .map_err(e)?
+            .iter()
+            .map(ChildRow::of),
+    );
+    out.extend(
+        stored_object::Entity::find()
+            .all(db)
+            .await
+            .map_err(e)?
+            .iter()
+            .map(ChildRow::of),
+    );
     Ok(out)
 }
 
@@ -602,31 +611,45 @@ pub async fn check_write_path(url: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let children = child_rows(&db).await?;
     let _ = db.close().await;
-    // A child row is audited by an entry of its own, or inside the entry of
-    // its record's change (`after.children.<type>`).
-    let mut audited_children: std::collections::HashSet<(String, uuid::Uuid, String)> =
+    // A child row is audited by an entry of its own (the whole row), or named
+    // by its key in the entry of its record's change (`after.children`).
+    let mut own: std::collections::HashSet<(String, uuid::Uuid, String)> =
+        std::collections::HashSet::new();
+    let mut folded: std::collections::HashSet<(String, String, uuid::Uuid, String)> =
         std::collections::HashSet::new();
     for (t, id, before, after) in &audit {
         let Some(row) = after.as_ref().or(before.as_ref()) else {
             continue;
         };
         if let Some(key) = child_key(t, row) {
-            audited_children.insert((t.clone(), *id, key));
+            own.insert((t.clone(), *id, key));
         }
-        let Some(folded) = row.get("children").and_then(Value::as_object) else {
-            continue;
-        };
-        for (ct, rows) in folded {
-            for r in rows.as_array().into_iter().flatten() {
-                if let (Some(cid), Some(key)) = (child_audit_id(ct, r), child_key(ct, r)) {
-                    audited_children.insert((ct.clone(), cid, key));
-                }
+        for (ct, keys) in row
+            .get("children")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            for k in keys
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                folded.insert((t.clone(), ct.clone(), *id, k.to_owned()));
             }
         }
     }
-    for (t, id, key) in &children {
-        if !audited_children.contains(&((*t).to_owned(), *id, key.clone())) {
-            return Err(format!("{t} row {key} of {id} has no audit entry"));
+    for c in &children {
+        let by_own = own.contains(&(c.entity_type.to_owned(), c.audit_id, c.key.clone()));
+        let by_parent = c.parent.is_some_and(|(pt, pid)| {
+            folded.contains(&(pt.to_owned(), c.entity_type.to_owned(), pid, c.key.clone()))
+        });
+        if !by_own && !by_parent {
+            return Err(format!(
+                "{} row {} of {} has no audit entry",
+                c.entity_type, c.key, c.audit_id
+            ));
         }
     }
     let version = |v: &Option<Value>| v.as_ref().and_then(|v| v["version"].as_i64());

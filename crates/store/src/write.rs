@@ -133,6 +133,9 @@ pub trait Child: ModelTrait + Serialize + Clone + Send + Sync + 'static {
     fn audit_id(&self) -> Uuid;
     /// The record it belongs to (`entity_type`, id), when it has one.
     fn parent(&self) -> Option<(&'static str, Uuid)>;
+    /// What tells it apart among its record's rows (an event's id, a
+    /// result's item code, a village's id).
+    fn key(&self) -> String;
 }
 
 /// A write transaction; see the module documentation.
@@ -283,10 +286,11 @@ impl WriteTx {
         Ok(after)
     }
 
-    /// Inserts rows that belong to a record. Each is audited: within the audit
-    /// entry of its record's change when this transaction made that change
-    /// under the same action (`after.children.<entity_type>`, in order), else
-    /// with an entry of its own.
+    /// Inserts rows that belong to a record. Each is audited: named by its key
+    /// within the audit entry of its record's change when this transaction
+    /// made that change under the same action (`after.children.<entity_type>`,
+    /// in order; the row itself is in its table, written with the entry),
+    /// else with an entry of its own holding the whole row.
     pub async fn insert_children<M>(&mut self, action: &str, rows: Vec<M>) -> Result<()>
     where
         M: Child + IntoActiveModel<ActiveOf<M>>,
@@ -303,25 +307,25 @@ impl WriteTx {
                 .map_err(db_err)?;
         }
         for m in &rows {
-            let row = serde_json::to_value(m).map_err(Error::internal)?;
-            if let Some(row) = self.fold_into_parent(action, m.parent(), M::ENTITY_TYPE, row)? {
+            if !self.fold_into_parent(action, m.parent(), M::ENTITY_TYPE, m.key()) {
+                let row = serde_json::to_value(m).map_err(Error::internal)?;
                 self.audit(action, M::ENTITY_TYPE, m.audit_id(), None, Some(row));
             }
         }
         Ok(())
     }
 
-    /// Adds a child row to the audit entry of its record's change made in
-    /// this transaction under `action`; the row back when there is none.
+    /// Names a child row (by `key`) in the audit entry of its record's change
+    /// made in this transaction under `action`; whether there was one.
     fn fold_into_parent(
         &mut self,
         action: &str,
         parent: Option<(&'static str, Uuid)>,
         child_type: &str,
-        row: serde_json::Value,
-    ) -> Result<Option<serde_json::Value>> {
+        key: String,
+    ) -> bool {
         let Some((parent_type, parent_id)) = parent else {
-            return Ok(Some(row));
+            return false;
         };
         let floor = self.fold_floor;
         let Some(entry) = self
@@ -335,28 +339,28 @@ impl WriteTx {
                     && matches!(&e.action, sea_orm::ActiveValue::Set(a) if a == action)
             })
         else {
-            return Ok(Some(row));
+            return false;
         };
         let sea_orm::ActiveValue::Set(Some(serde_json::Value::Object(after))) = &mut entry.after
         else {
-            return Ok(Some(row));
+            return false;
         };
         let children = after
             .entry("children")
             .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
         let Some(children) = children.as_object_mut() else {
-            return Err(Error::internal(anyhow::anyhow!(
-                "{parent_type} {parent_id} has a field named children"
-            )));
+            return false;
         };
         match children
             .entry(child_type)
             .or_insert_with(|| serde_json::Value::Array(Vec::new()))
         {
-            serde_json::Value::Array(rows) => rows.push(row),
-            _ => return Ok(None),
+            serde_json::Value::Array(keys) => {
+                keys.push(serde_json::Value::String(key));
+                true
+            }
+            _ => false,
         }
-        Ok(None)
     }
 
     /// Inserts a row that belongs to a record unless one with its primary key

@@ -80,7 +80,7 @@ impl Replicated for super::photo::Model {
 
 /// Rows that belong to a record, audited under the record they belong to.
 macro_rules! child {
-    ($model:path, $ty:literal, |$m:ident| $id:expr, $parent:expr) => {
+    ($model:path, $ty:literal, |$m:ident| $id:expr, $parent:expr, $key:expr) => {
         impl crate::write::Child for $model {
             const ENTITY_TYPE: &'static str = $ty;
             fn audit_id(&self) -> Uuid {
@@ -92,6 +92,10 @@ macro_rules! child {
                 let _ = $m;
                 $parent
             }
+            fn key(&self) -> String {
+                let $m = self;
+                $key
+            }
         }
     };
 }
@@ -100,25 +104,29 @@ child!(
     super::hazard_event::Model,
     "hazard_event",
     |e| e.id,
-    Some(("hazard", e.hazard_id))
+    Some(("hazard", e.hazard_id)),
+    e.id.to_string()
 );
 child!(
     super::inspection_result::Model,
     "inspection_result",
     |r| r.inspection_id,
-    Some(("inspection", r.inspection_id))
+    Some(("inspection", r.inspection_id)),
+    r.item_code.clone()
 );
 child!(
     super::checklist_item::Model,
     "checklist_item",
     |i| i.template_id,
-    Some(("template", i.template_id))
+    Some(("template", i.template_id)),
+    i.code.clone()
 );
 child!(
     super::user_village::Model,
     "user_village",
     |v| v.user_id,
-    Some(("user", v.user_id))
+    Some(("user", v.user_id)),
+    v.village_id.to_string()
 );
 // Objects are named by their SHA-256: audited under its first 128 bits (the
 // whole hash is in the entry).
@@ -130,5 +138,6 @@ child!(
         hex::decode_to_slice(o.sha256.get(..32).unwrap_or_default(), &mut b).unwrap_or_default();
         Uuid::from_bytes(b)
     },
-    None
+    None,
+    o.sha256.clone()
 );
