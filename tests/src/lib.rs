@@ -533,49 +533,19 @@ async fn child_rows(db: &sea_orm::DatabaseConnection) -> Result<Vec<ChildRow>, S
     use anjian_store::entity::{
         checklist_item, hazard_event, inspection_result, stored_object, user_village,
     };
-    use sea_orm::EntityTrait;
-    let e = |e: sea_orm::DbErr| e.to_string();
-    let mut out = Vec::new();
-    out.extend(
-        hazard_event::Entity::find()
-            .all(db)
-            .await
-            .map_err(e)?
-            .iter()
-            .map(ChildRow::of),
-    );
-    out.extend(
-        inspection_result::Entity::find()
-            .all(db)
-            .await
-            .map_err(e)?
-            .iter()
-            .map(ChildRow::of),
-    );
-    out.extend(
-        checklist_item::Entity::find()
-            .all(db)
-            .await
-            .map_err(e)?
-            .iter()
-            .map(ChildRow::of),
-    );
-    out.extend(
-        user_village::Entity::find()
-            .all(db)
-            .await
-            .map_err(e)?
-            .iter()
-            .map(ChildRow::of),
-    );
-    out.extend(
-        stored_object::Entity::find()
-            .all(db)
-            .await
-            .map_err(e)?
-            .iter()
-            .map(ChildRow::of),
-    );
+    async fn rows<E>(db: &sea_orm::DatabaseConnection) -> Result<Vec<ChildRow>, String>
+    where
+        E: sea_orm::EntityTrait,
+        E::Model: anjian_store::Child,
+    {
+        let all = E::find().all(db).await.map_err(|e| e.to_string())?;
+        Ok(all.iter().map(ChildRow::of).collect())
+    }
+    let mut out = rows::<hazard_event::Entity>(db).await?;
+    out.extend(rows::<inspection_result::Entity>(db).await?);
+    out.extend(rows::<checklist_item::Entity>(db).await?);
+    out.extend(rows::<user_village::Entity>(db).await?);
+    out.extend(rows::<stored_object::Entity>(db).await?);
     Ok(out)
 }
 

@@ -226,20 +226,30 @@ impl WriteTx {
             m.touch(now);
             out.push(m);
         }
-        for chunk in out.chunks(rows_per_insert::<M::Entity>()) {
-            let rows: Vec<ActiveOf<M>> = chunk
-                .iter()
-                .map(|m| m.clone().into_active_model().reset_all())
-                .collect();
-            <M::Entity as EntityTrait>::insert_many(rows)
-                .exec_without_returning(&self.txn)
-                .await
-                .map_err(db_err)?;
-        }
+        self.insert_rows(&out).await?;
         for m in &out {
             self.record(action, None::<&M>, Some(m), FeedOp::Upsert)?;
         }
         Ok(out)
+    }
+
+    /// Inserts `rows` as they are, in as few statements as the databases allow.
+    async fn insert_rows<M>(&self, rows: &[M]) -> Result<()>
+    where
+        M: ModelTrait + Clone + IntoActiveModel<ActiveOf<M>>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
+    {
+        for chunk in rows.chunks(rows_per_insert::<M::Entity>()) {
+            let active: Vec<ActiveOf<M>> = chunk
+                .iter()
+                .map(|m| m.clone().into_active_model().reset_all())
+                .collect();
+            <M::Entity as EntityTrait>::insert_many(active)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
     }
 
     /// Replaces `before` by `after`: `version` becomes `before.version + 1`, but only
@@ -296,16 +306,7 @@ impl WriteTx {
         M: Child + IntoActiveModel<ActiveOf<M>>,
         ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
     {
-        for chunk in rows.chunks(rows_per_insert::<M::Entity>()) {
-            let active: Vec<ActiveOf<M>> = chunk
-                .iter()
-                .map(|m| m.clone().into_active_model().reset_all())
-                .collect();
-            <M::Entity as EntityTrait>::insert_many(active)
-                .exec_without_returning(&self.txn)
-                .await
-                .map_err(db_err)?;
-        }
+        self.insert_rows(&rows).await?;
         for m in &rows {
             if !self.fold_into_parent(action, m.parent(), M::ENTITY_TYPE, m.key()) {
                 let row = serde_json::to_value(m).map_err(Error::internal)?;

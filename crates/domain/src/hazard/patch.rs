@@ -411,35 +411,13 @@ mod tests {
             m.insert("severity".into(), json!(s));
             m
         };
-        let r = update(
-            Role::Inspector,
-            &state,
-            &h,
-            &v,
-            (Some(1), 1),
-            &set("major"),
-            d(0),
-        );
-        assert!(matches!(r, Err(Refusal::Error(Error::Forbidden))));
-        let r = update(
-            Role::Inspector,
-            &state,
-            &h,
-            &v,
-            (Some(1), 1),
-            &set("general"),
-            d(0),
-        );
-        assert!(r.is_ok_and(|m| m.changed.is_empty()));
-        let r = update(
-            Role::Office,
-            &state,
-            &h,
-            &v,
-            (Some(1), 1),
-            &set("major"),
-            d(0),
-        );
+        let by = |role, sev| update(role, &state, &h, &v, (Some(1), 1), &set(sev), d(0));
+        assert!(matches!(
+            by(Role::Inspector, "major"),
+            Err(Refusal::Error(Error::Forbidden))
+        ));
+        assert!(by(Role::Inspector, "general").is_ok_and(|m| m.changed.is_empty()));
+        let r = by(Role::Office, "major");
         assert!(r.is_ok_and(|m| m.changed == vec![Field::Severity]));
     }
 
