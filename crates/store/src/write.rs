@@ -157,6 +157,30 @@ pub struct WriteTx {
 
 type ActiveOf<M> = <<M as ModelTrait>::Entity as EntityTrait>::ActiveModel;
 
+/// Inserts rows the caller gives up, in as few statements as the databases
+/// allow, without copying them (audit snapshots are whole JSON trees).
+pub(crate) async fn insert_owned<A>(
+    txn: &DatabaseTransaction,
+    rows: Vec<A>,
+    err: fn(sea_orm::DbErr) -> Error,
+) -> Result<()>
+where
+    A: ActiveModelTrait + Send,
+{
+    let n = rows_per_insert::<A::Entity>();
+    let mut rows = rows.into_iter();
+    loop {
+        let chunk: Vec<A> = rows.by_ref().take(n).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await
+            .map_err(err)?;
+    }
+}
+
 /// Rows per multi-row INSERT of `E`: as many as keep the statement under both
 /// databases' bound-parameter limits (SQLite's default 32,766, PostgreSQL's
 /// 65,535), at most 1,000. Fewer statements is most of a push's speed.
@@ -203,34 +227,35 @@ impl WriteTx {
     }
 
     /// Inserts a new record at version 1.
-    pub async fn insert<M>(&mut self, action: &str, model: M) -> Result<M>
+    pub async fn insert<M>(&mut self, action: &str, mut model: M) -> Result<M>
     where
         M: Replicated + IntoActiveModel<ActiveOf<M>>,
         ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
     {
-        let mut rows = self.insert_many(action, vec![model]).await?;
-        rows.pop()
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("insert returned nothing")))
+        model.set_version(1);
+        model.touch(self.now);
+        self.insert_rows(std::slice::from_ref(&model)).await?;
+        self.record(action, None::<&M>, Some(&model), FeedOp::Upsert)?;
+        Ok(model)
     }
 
-    /// Inserts new records at version 1, in batches.
-    pub async fn insert_many<M>(&mut self, action: &str, models: Vec<M>) -> Result<Vec<M>>
+    /// Inserts new records at version 1, in batches; each is recorded (audit
+    /// and feed) before it is handed to the statement, so none is copied.
+    pub async fn insert_many<M>(&mut self, action: &str, models: Vec<M>) -> Result<()>
     where
         M: Replicated + IntoActiveModel<ActiveOf<M>>,
         ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
     {
         let now = self.now;
-        let mut out = Vec::with_capacity(models.len());
+        let mut rows = Vec::with_capacity(models.len());
         for mut m in models {
             m.set_version(1);
             m.touch(now);
-            out.push(m);
+            self.record(action, None::<&M>, Some(&m), FeedOp::Upsert)?;
+            rows.push(m.into_active_model().reset_all());
         }
-        self.insert_rows(&out).await?;
-        for m in &out {
-            self.record(action, None::<&M>, Some(m), FeedOp::Upsert)?;
-        }
-        Ok(out)
+        // A taken id is a `conflict` the caller may expect (a concurrent push).
+        insert_owned(&self.txn, rows, db_err).await
     }
 
     /// Inserts `rows` as they are, in as few statements as the databases allow.
@@ -563,12 +588,7 @@ impl WriteTx {
     /// entries and commits. Returns the feed position (`None` when nothing was fed).
     pub async fn commit(mut self) -> Result<Option<i64>> {
         let audit = std::mem::take(&mut self.audit);
-        for chunk in audit.chunks(rows_per_insert::<audit_log::Entity>()) {
-            audit_log::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&self.txn)
-                .await
-                .map_err(Error::internal)?;
-        }
+        insert_owned(&self.txn, audit, Error::internal).await?;
         let mut position = None;
         if !self.pending.is_empty() {
             let backend = self.txn.get_database_backend();
@@ -600,12 +620,7 @@ impl WriteTx {
                     committed_at: sea_orm::Set(now),
                 })
                 .collect();
-            for chunk in rows.chunks(rows_per_insert::<change_feed::Entity>()) {
-                change_feed::Entity::insert_many(chunk.to_vec())
-                    .exec_without_returning(&self.txn)
-                    .await
-                    .map_err(Error::internal)?;
-            }
+            insert_owned(&self.txn, rows, Error::internal).await?;
             position = Some(pos);
         }
         self.txn.commit().await.map_err(Error::internal)?;

@@ -110,29 +110,24 @@ pub async fn stored_outcome(tx: &WriteTx, device_id: Uuid, seq: i64) -> Result<O
 pub async fn record_outcomes(
     tx: &WriteTx,
     device_id: Uuid,
-    outcomes: &[Stored],
+    outcomes: Vec<Stored>,
     last: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<sync_mutation::ActiveModel> = outcomes
-        .iter()
-        .map(|o| sync_mutation::ActiveModel {
-            device_id: sea_orm::Set(device_id),
-            seq: sea_orm::Set(o.seq),
-            payload_hash: sea_orm::Set(o.payload_hash.clone()),
-            outcome: sea_orm::Set(o.outcome.clone()),
-            processed_at: sea_orm::Set(now),
-        })
-        .collect();
-    for chunk in rows.chunks(500) {
-        sync_mutation::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(tx.txn())
-            .await
-            .map_err(Error::internal)?;
-    }
     if outcomes.is_empty() {
         return Ok(());
     }
+    let rows: Vec<sync_mutation::ActiveModel> = outcomes
+        .into_iter()
+        .map(|o| sync_mutation::ActiveModel {
+            device_id: sea_orm::Set(device_id),
+            seq: sea_orm::Set(o.seq),
+            payload_hash: sea_orm::Set(o.payload_hash),
+            outcome: sea_orm::Set(o.outcome),
+            processed_at: sea_orm::Set(now),
+        })
+        .collect();
+    crate::write::insert_owned(tx.txn(), rows, Error::internal).await?;
     device::Entity::update_many()
         .col_expr(
             device::Column::LastProcessedSeq,

@@ -350,7 +350,8 @@ pub async fn push(
     }
     flush(&mut tx, &mut buffer, &mut results, &mut outcomes).await?;
     let processed = results.iter().any(|r| !r.replayed);
-    outbox::record_outcomes(&tx, device_id, &outcomes, last, tx.now()).await?;
+    let now = tx.now();
+    outbox::record_outcomes(&tx, device_id, outcomes, last, now).await?;
     if let Some(e) = failure
         && !processed
     {
