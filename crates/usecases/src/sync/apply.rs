@@ -210,15 +210,21 @@ pub async fn apply(
 }
 
 /// Enterprises a push refers to, read once for the whole push.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Prefetched {
     /// The village of each enterprise named.
     villages: std::collections::HashMap<Uuid, Uuid>,
+    /// The pusher's scope, built once for the push.
+    scope: anjian_domain::Scope,
 }
 
 impl Prefetched {
     /// Reads the enterprises the payloads name (`enterprise_id`).
-    pub async fn load(tx: &WriteTx, mutations: &[Mutation]) -> anjian_domain::Result<Prefetched> {
+    pub async fn load(
+        tx: &WriteTx,
+        user: &User,
+        mutations: &[Mutation],
+    ) -> anjian_domain::Result<Prefetched> {
         let ids: Vec<Uuid> = mutations
             .iter()
             .filter_map(|m| m.payload.get("enterprise_id")?.as_str()?.parse().ok())
@@ -230,7 +236,10 @@ impl Prefetched {
             .into_iter()
             .map(|e| (e.id, e.village_id))
             .collect();
-        Ok(Prefetched { villages })
+        Ok(Prefetched {
+            villages,
+            scope: user.scope(),
+        })
     }
 }
 
@@ -242,28 +251,29 @@ async fn enterprise_in_scope(
     et: &'static str,
     eid: Uuid,
 ) -> Step<EnterpriseId> {
-    let cached = PREFETCHED
-        .try_with(|p| p.villages.get(&id).copied())
+    let sees = |scope: &anjian_domain::Scope, village: Uuid| {
+        scope.sees_enterprise(EnterpriseId(id), VillageId(village))
+    };
+    let prefetched = PREFETCHED
+        .try_with(|p| p.villages.get(&id).map(|v| sees(&p.scope, *v)))
         .ok()
         .flatten();
-    let village = match cached {
-        Some(v) => Some(v),
+    let seen = match prefetched {
+        Some(seen) => seen,
         None => enterprises::find_in(tx, &[id])
             .await
             .map_err(db)?
             .pop()
-            .map(|e| e.village_id),
+            .is_some_and(|e| sees(&user.scope(), e.village_id)),
     };
-    match village {
-        Some(v) if user.scope().sees_enterprise(EnterpriseId(id), VillageId(v)) => {
-            Ok(EnterpriseId(id))
-        }
-        _ => Err(MutErr::Rejected {
-            entity_type: Some(et),
-            entity_id: Some(eid),
-            error: Error::NotFound,
-        }),
+    if seen {
+        return Ok(EnterpriseId(id));
     }
+    Err(MutErr::Rejected {
+        entity_type: Some(et),
+        entity_id: Some(eid),
+        error: Error::NotFound,
+    })
 }
 
 fn require_field_role(user: &User, et: &'static str, id: Uuid) -> Step<()> {
@@ -576,25 +586,25 @@ struct HazardUpdateIn {
 
 /// What the lifecycle rules need to know of a stored hazard (an unreadable
 /// status or severity never got this far: it fails the read).
-fn rule_state(h: &hazard::Model) -> Step<HazardState> {
-    Ok(HazardState {
+fn rule_state(h: &hazard::Model) -> HazardState {
+    HazardState {
         status: *h.status,
         severity: *h.severity,
         deadline: h.deadline,
         plan: Plan::from_stored(h.plan.as_ref()),
         pending_extension: None,
-    })
+    }
 }
 
 /// The editable fields of a stored hazard.
-fn editable(h: &hazard::Model) -> Step<Editable> {
-    Ok(Editable {
+fn editable(h: &hazard::Model) -> Editable {
+    Editable {
         description: h.description.clone(),
         severity: *h.severity,
         deadline: h.deadline,
         responsible_person: h.responsible_person.clone(),
         measures: h.measures.clone(),
-    })
+    }
 }
 
 /// The hazard in scope, or `not_found`.
@@ -621,8 +631,8 @@ async fn hazard_update(
     const ET: &str = "hazard";
     let h = hazard_in_scope(tx, user, p.id).await?;
     require_field_role(user, ET, p.id)?;
-    let state = rule_state(&h)?;
-    let current = editable(&h)?;
+    let state = rule_state(&h);
+    let current = editable(&h);
     let merged = patch::update(
         user.role(),
         &state,
@@ -710,7 +720,7 @@ async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Appli
             "decision", "invalid",
         )));
     };
-    let state = rule_state(&h)?;
+    let state = rule_state(&h);
     let command = Command::Review {
         decision,
         comment: p.comment.clone(),

@@ -213,7 +213,7 @@ pub async fn push(
     mutations.sort_by_key(|m| m.seq);
     let mut tx = db.write_at(actor, clock).await?;
     let mut last = outbox::lock_device(&tx, device_id).await?;
-    let pre = std::sync::Arc::new(apply::Prefetched::load(&tx, &mutations).await?);
+    let pre = std::sync::Arc::new(apply::Prefetched::load(&tx, user, &mutations).await?);
     let mut results = Vec::new();
     let mut failure: Option<Error> = None;
     // Stored outcomes are written together before the commit, in the same transaction.
