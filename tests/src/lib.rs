@@ -71,6 +71,7 @@ fn fingerprint() -> String {
         "migrations/src",
         "crates/store/src",
         "crates/domain/src",
+        "crates/usecases/src",
         "crates/anjian/src",
     ] {
         source_files(&root.join(dir), &mut files);

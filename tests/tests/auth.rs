@@ -300,14 +300,18 @@ async fn user_admin_is_for_admins_and_validates_roles() {
 #[tokio::test]
 async fn demo_accounts_share_one_password_and_have_scopes() {
     let app = TestApp::spawn_demo().await;
-    let office = app.login("office", anjian_store::seed::DEMO_PASSWORD).await;
+    let office = app
+        .login("office", anjian_usecases::setup::DEMO_PASSWORD)
+        .await;
     assert_eq!(app.all("/api/v1/enterprises", &office).await.len(), 3152);
     let insp = app
-        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .login("inspector01", anjian_usecases::setup::DEMO_PASSWORD)
         .await;
     let mine = app.all("/api/v1/enterprises", &insp).await;
     assert!(!mine.is_empty() && mine.len() < 3152);
-    let ent = app.login("ent01", anjian_store::seed::DEMO_PASSWORD).await;
+    let ent = app
+        .login("ent01", anjian_usecases::setup::DEMO_PASSWORD)
+        .await;
     assert_eq!(app.all("/api/v1/enterprises", &ent).await.len(), 1);
 }
 

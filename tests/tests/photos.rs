@@ -141,7 +141,7 @@ async fn a_photo_goes_up_presigned_is_verified_and_served_in_three_variants() {
     let p = photos().await;
     let insp = p
         .app
-        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .login("inspector01", anjian_usecases::setup::DEMO_PASSWORD)
         .await;
     let bytes = phone_jpeg(2400, 1800);
     let (id, done) = p.upload(&insp, &bytes).await;
@@ -439,7 +439,7 @@ async fn hostile_files_are_refused_with_precise_codes() {
 #[tokio::test]
 async fn who_sees_what() {
     let p = photos().await;
-    let pw = anjian_store::seed::DEMO_PASSWORD;
+    let pw = anjian_usecases::setup::DEMO_PASSWORD;
     let insp = p.app.login("inspector01", pw).await;
     let (_, me) = p.app.get("/api/v1/me", &insp).await;
     let village = me["village_ids"][0].as_str().unwrap().to_owned();
@@ -585,7 +585,7 @@ async fn the_same_photo_through_sync_and_rest() {
     let p = photos().await;
     let insp = p
         .app
-        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .login("inspector01", anjian_usecases::setup::DEMO_PASSWORD)
         .await;
     let bytes = plain_jpeg(500, 500);
     let id = Uuid::now_v7();
@@ -728,7 +728,7 @@ async fn large_uploads_through_the_api_are_streamed_and_capped() {
     // Someone else's photo: not theirs to upload.
     let insp = p
         .app
-        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .login("inspector01", anjian_usecases::setup::DEMO_PASSWORD)
         .await;
     let (s, _) = p.put_content(&insp, id, vec![1, 2, 3]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -852,7 +852,7 @@ async fn enterprise_of(p: &Photos, token: &str) -> Value {
 #[tokio::test]
 async fn knowing_a_hash_grants_no_bytes_and_tells_nothing() {
     let p = photos().await;
-    let pw = anjian_store::seed::DEMO_PASSWORD;
+    let pw = anjian_usecases::setup::DEMO_PASSWORD;
     let insp = p.app.login("inspector01", pw).await;
     let ent = enterprise_of(&p, &insp).await;
     let bytes = phone_jpeg(640, 480);
@@ -1082,7 +1082,7 @@ async fn photos_waiting_for_their_bytes_are_capped_per_user_and_a_push_waits() {
     let p = Photos::new(app).await;
     let insp = p
         .app
-        .login("inspector01", anjian_store::seed::DEMO_PASSWORD)
+        .login("inspector01", anjian_usecases::setup::DEMO_PASSWORD)
         .await;
     let ent = enterprise_of(&p, &insp).await;
     let images: Vec<Vec<u8>> = (0..5).map(|i| plain_jpeg(200 + i, 100)).collect();

@@ -1,9 +1,10 @@
 //! Wire types of api.md, separate from the database entities.
 
 use anjian_domain::{Bounded, EnterpriseStatus, RiskTag, Role, Scale, Text};
-use anjian_store::entity::{audit_log, campaign, checklist_item, enterprise, village};
+use anjian_store::entity::{audit_log, checklist_item, enterprise, village};
+use anjian_store::repo::campaigns::Campaign;
 use anjian_store::repo::users::User;
-use anjian_store::repo::{campaigns, enterprises, templates};
+use anjian_store::repo::{enterprises, templates};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -252,9 +253,14 @@ pub struct CampaignOut {
     pub version: i64,
 }
 
-impl From<campaign::Model> for CampaignOut {
-    fn from(c: campaign::Model) -> Self {
-        let (template_ids, target) = campaigns::parts(&c);
+impl From<Campaign> for CampaignOut {
+    fn from(
+        Campaign {
+            row: c,
+            template_ids,
+            target,
+        }: Campaign,
+    ) -> Self {
         Self {
             id: c.id,
             name: c.name,

@@ -201,7 +201,9 @@ impl FromRequestParts<AppState> for Auth {
             .keys
             .verify_access(token, chrono::Utc::now().timestamp())
             .ok_or_else(ApiError::unauthenticated)?;
-        let user = anjian_usecases::access::authenticate(&state.db, login_id).await?;
+        let user =
+            anjian_usecases::access::authenticate((&state.db, state.clock.as_ref()), login_id)
+                .await?;
         let scope = user.scope();
         Ok(Auth {
             user,

@@ -8,13 +8,6 @@ use crate::{FieldErrors, Role};
 /// The username of the account created at first start.
 pub const FIRST_ADMIN: &str = "admin";
 
-/// How long a login lives without being refreshed.
-pub const LOGIN_TTL: chrono::Duration = chrono::Duration::days(30);
-/// Attempts allowed per username (and per client address, ten times as many)
-/// within [`FAILURE_WINDOW`], successful ones not counted.
-pub const MAX_FAILURES: i64 = 5;
-pub const FAILURE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
-
 /// A username: 3 to 32 of `a-z`, `0-9`, `.`, `_`, `-`.
 pub fn valid_username(u: &str) -> bool {
     (3..=32).contains(&u.len())

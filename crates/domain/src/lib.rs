@@ -16,12 +16,14 @@ pub mod error;
 pub mod hazard;
 pub mod ids;
 pub mod inspection;
+pub mod login;
 pub mod mutation;
 pub mod number;
 pub mod password;
 pub mod photo;
 pub mod role;
 pub mod scope;
+pub mod template;
 pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -2,14 +2,22 @@
 //! of a request, users (admin), the audit trail (office, admin).
 
 use anjian_domain::account::{self, Assignment};
-use anjian_domain::{Capability, Error, FieldErrors, Result, Role};
+use anjian_domain::login;
+use anjian_domain::{Capability, Clock, Error, FieldErrors, Result, Role};
 use anjian_store::entity::user;
 use anjian_store::repo::users::{NewUser, User, UserPatch};
 use anjian_store::repo::{self, Page, PageRequest};
 use anjian_store::{Actor, Db, WriteTx, password};
 use uuid::Uuid;
 
-pub use anjian_store::repo::auth::Session;
+/// A started or refreshed login.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub login_id: Uuid,
+    /// The refresh token in clear; only its hash is stored.
+    pub refresh_token: String,
+}
 
 /// `forbidden` unless `user`'s role has `cap`.
 pub fn require(user: &User, cap: Capability) -> Result<()> {
@@ -20,19 +28,30 @@ pub fn require(user: &User, cap: Capability) -> Result<()> {
     }
 }
 
-/// Signs in with a password, counted against the username and the client
-/// address before the password is checked.
+/// Signs in with a password. Unknown user, wrong password and disabled
+/// account give the same answer; too many attempts for the username or the
+/// client address give `rate_limited`.
+///
+/// Every attempt is counted, atomically, *before* its password is checked, and
+/// a successful one is refunded: however many arrive at once, at most
+/// [`login::MAX_FAILURES`] passwords per username are tried in a window.
 #[tracing::instrument(name = "login", skip_all, fields(client = %client,
     user.id = tracing::field::Empty, outcome = tracing::field::Empty))]
 pub async fn login(
-    db: &Db,
-    username: &str,
-    password: &str,
+    (db, clock): (&Db, &dyn Clock),
+    (username, password): (&str, &str),
     device_id: Option<Uuid>,
     client: &str,
     request_id: Option<String>,
 ) -> Result<Session> {
-    let r = repo::auth::login(db, username, password, device_id, client, request_id).await;
+    let r = sign_in(
+        (db, clock),
+        (username, password),
+        device_id,
+        client,
+        request_id,
+    )
+    .await;
     let span = tracing::Span::current();
     match &r {
         Ok(s) => {
@@ -46,21 +65,123 @@ pub async fn login(
     r
 }
 
-/// Exchanges a refresh token for a new one (a reused one ends the login).
-#[tracing::instrument(name = "refresh", skip_all)]
-pub async fn refresh(db: &Db, token: &str, request_id: Option<String>) -> Result<Session> {
-    repo::auth::refresh(db, token, request_id).await
+async fn sign_in(
+    (db, clock): (&Db, &dyn Clock),
+    (username, pw): (&str, &str),
+    device_id: Option<Uuid>,
+    client: &str,
+    request_id: Option<String>,
+) -> Result<Session> {
+    let username = username.trim().to_lowercase();
+    let user_key = format!("user:{username}");
+    let client_key = format!("client:{client}");
+    {
+        let tx = db.write_at(Actor::system(), clock).await?;
+        let per_user = repo::auth::count_attempt(&tx, &user_key).await?;
+        let per_client = repo::auth::count_attempt(&tx, &client_key).await?;
+        let now = tx.now();
+        tx.commit().await?;
+        if let Some(retry_after_secs) = login::wait_before_check(per_user, per_client, now) {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+    }
+    // The hash check runs outside any transaction: it is the slow part.
+    let found = repo::users::find_by_username(db.conn(), &username).await?;
+    let phc = found.as_ref().map(|u| u.user.password_hash.as_str());
+    let matches = password::verify_blocking(pw, phc).await?;
+    let user = match found {
+        Some(u) if login::may_sign_in(matches, u.user.disabled) => u,
+        // The attempt stays counted.
+        _ => return Err(Error::Unauthenticated),
+    };
+    let actor = Actor {
+        user_id: Some(user.user.id),
+        request_id,
+    };
+    let mut tx = db.write_at(actor, clock).await?;
+    repo::auth::refund_attempt(&tx, &user_key).await?;
+    repo::auth::refund_attempt(&tx, &client_key).await?;
+    let expires_at = tx.now() + login::LOGIN_TTL;
+    let login_id = repo::auth::start(&mut tx, user.user.id, device_id, expires_at).await?;
+    let refresh_token = repo::auth::issue_refresh(&tx, login_id).await?;
+    tx.commit().await?;
+    Ok(Session {
+        user,
+        login_id,
+        refresh_token,
+    })
+}
+
+/// Exchanges a refresh token for a new one. A token that was already
+/// exchanged means it leaked: its whole login ends.
+#[tracing::instrument(name = "refresh", skip_all, fields(login.id = tracing::field::Empty))]
+pub async fn refresh(
+    (db, clock): (&Db, &dyn Clock),
+    token: &str,
+    request_id: Option<String>,
+) -> Result<Session> {
+    let actor = Actor {
+        user_id: None,
+        request_id,
+    };
+    let mut tx = db.write_at(actor, clock).await?;
+    let Some((lg, rotated)) = repo::auth::find_by_refresh(&tx, token).await? else {
+        return Err(Error::Unauthenticated);
+    };
+    tracing::Span::current().record("login.id", tracing::field::display(lg.id));
+    match login::refresh(lg.state, rotated, tx.now()) {
+        login::Refresh::Dead => return Err(Error::Unauthenticated),
+        login::Refresh::Reused => {
+            repo::auth::revoke(&mut tx, lg.id, "refresh_token_reused", "auth.refresh_reuse")
+                .await?;
+            tx.commit().await?;
+            return Err(Error::Unauthenticated);
+        }
+        login::Refresh::Rotate => {}
+    }
+    let expires_at = tx.now() + login::LOGIN_TTL;
+    // Only one of two concurrent exchanges of the same token rotates it.
+    if !repo::auth::rotate(&tx, token, lg.id, expires_at).await? {
+        return Err(Error::Unauthenticated);
+    }
+    let refresh_token = repo::auth::issue_refresh(&tx, lg.id).await?;
+    tx.commit().await?;
+    let user = enabled_user(db, lg.user_id).await?;
+    Ok(Session {
+        user,
+        login_id: lg.id,
+        refresh_token,
+    })
 }
 
 /// Ends a login.
 #[tracing::instrument(name = "logout", skip_all, fields(login.id = %login_id))]
 pub async fn logout(db: &Db, actor: Actor, login_id: Uuid) -> Result<()> {
-    repo::auth::logout(db, actor, login_id).await
+    let mut tx = db.write(actor).await?;
+    repo::auth::revoke(&mut tx, login_id, "logout", "auth.logout").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn enabled_user(db: &Db, id: Uuid) -> Result<User> {
+    let u = repo::users::get(db, id)
+        .await
+        .map_err(|_| Error::Unauthenticated)?;
+    if !login::may_sign_in(true, u.user.disabled) {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(u)
 }
 
 /// The user a live login belongs to (revoked, expired, disabled: unauthenticated).
-pub async fn authenticate(db: &Db, login_id: Uuid) -> Result<User> {
-    repo::auth::authenticate(db, login_id).await
+pub async fn authenticate((db, clock): (&Db, &dyn Clock), login_id: Uuid) -> Result<User> {
+    let lg = repo::auth::find(db.conn(), login_id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !lg.state.is_live(clock.now()) {
+        return Err(Error::Unauthenticated);
+    }
+    enabled_user(db, lg.user_id).await
 }
 
 /// A page of users (admin).

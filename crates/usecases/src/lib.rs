@@ -8,5 +8,6 @@ pub mod access;
 pub mod photos;
 pub mod records;
 pub mod reference;
+pub mod roster;
 pub mod setup;
 pub mod sync;

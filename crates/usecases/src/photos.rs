@@ -14,7 +14,7 @@ use anjian_evidence::{ImageError, ObjectStore, StoreError, keys, objects::sha256
 use anjian_store::entity::photo;
 use anjian_store::repo::photos::{self as repo, Verified};
 use anjian_store::repo::users::User;
-use anjian_store::{Actor, Db};
+use anjian_store::{Actor, Db, WriteTx};
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
@@ -86,8 +86,8 @@ pub struct Completed {
 /// The photo `id`, when `user` may upload or complete it (404 when it may not
 /// see it, 403 when it sees it but is not its declarer or staff).
 pub async fn uploadable(db: &Db, user: &User, id: Uuid) -> Result<photo::Model, Error> {
-    let p = repo::visible(db, user, id).await?;
-    if !repo::may_upload(user, &p) {
+    let p = visible(db, user, id).await?;
+    if !repo::viewer(user, &user.scope()).may_upload(p.declared_by) {
         return Err(Error::Forbidden);
     }
     Ok(p)
@@ -118,7 +118,7 @@ pub async fn complete(
         Ok(b) => b,
         Err(StoreError::NotFound) => {
             // A completion running alongside may have finished and dropped the upload.
-            let now = repo::visible(db, user, id).await?;
+            let now = visible(db, user, id).await?;
             if *now.status == PhotoStatus::Processed {
                 return done(now, "already_processed");
             }
@@ -316,12 +316,66 @@ pub async fn declare(
     p: repo::Declare,
     max_pending: i64,
 ) -> Result<photo::Model, Error> {
-    repo::declare(db, actor, user, p, max_pending).await
+    let mut tx = db.write(actor).await?;
+    let m = declare_in(&mut tx, user, p, max_pending).await?;
+    tx.commit().await?;
+    Ok(m)
 }
 
-/// The photo, when `user` may see it; otherwise `not_found`.
+/// Declares a photo inside `tx` (also for a push). Declaring the same photo
+/// again returns it as it is; bytes of a processed photo the user may
+/// already see make it processed at once.
+///
+/// A new declaration that must be uploaded is refused with `rate_limited`
+/// while the user has `max_pending` photos waiting for their bytes.
+pub(crate) async fn declare_in(
+    tx: &mut WriteTx,
+    user: &User,
+    p: repo::Declare,
+    max_pending: i64,
+) -> Result<photo::Model, Error> {
+    p.check()?;
+    if let Some(existing) = repo::find(tx, p.id).await? {
+        // The same declaration again is harmless; another photo under that id is not.
+        let again = p.repeats(
+            existing.declared_by,
+            user.user.id,
+            &existing.sha256,
+            existing.size,
+        );
+        return if again {
+            Ok(existing)
+        } else {
+            Err(Error::Conflict("id".into()))
+        };
+    }
+    // Bytes stored for someone else are deduplicated silently at `complete`;
+    // the answer here must not tell whether they exist.
+    let scope = user.scope();
+    let seen = repo::seen_bytes(tx, &repo::viewer(user, &scope), &p.sha256, p.size).await?;
+    if seen.is_none() {
+        let pending = repo::pending_of(tx, user.user.id).await?;
+        if !anjian_domain::photo::may_await_another(pending, max_pending) {
+            return Err(Error::RateLimited {
+                retry_after_secs: 60,
+            });
+        }
+    }
+    repo::insert_declared(tx, user.user.id, p, seen).await
+}
+
+/// The photo, when `user` may see it; otherwise `not_found`, as for
+/// anything out of scope.
 pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model, Error> {
-    repo::visible(db, user, id).await
+    let p = repo::get(db, id).await?.ok_or(Error::NotFound)?;
+    let scope = user.scope();
+    let v = repo::viewer(user, &scope);
+    // Who sees every photo needs no read of the enterprise.
+    if v.sees_all() || v.sees(repo::attachment(db, &p).await?) {
+        Ok(p)
+    } else {
+        Err(Error::NotFound)
+    }
 }
 
 /// Whether `user`, who sees a photo, may also have its original bytes (EXIF

@@ -38,9 +38,8 @@ pub async fn login(
     let rid = Some(context::current().request_id);
     let client = state.settings.trusted_proxies.client(addr.ip(), &headers);
     let s = access::login(
-        &state.db,
-        &b.username,
-        &b.password,
+        (&state.db, state.clock.as_ref()),
+        (&b.username, &b.password),
         b.device_id,
         &client.to_string(),
         rid,
@@ -58,7 +57,12 @@ pub async fn refresh(
     ApiJson(b): ApiJson<RefreshIn>,
 ) -> ApiResult<Json<TokenOut>> {
     let rid = Some(context::current().request_id);
-    let s = access::refresh(&state.db, b.refresh_token.as_str(), rid).await?;
+    let s = access::refresh(
+        (&state.db, state.clock.as_ref()),
+        b.refresh_token.as_str(),
+        rid,
+    )
+    .await?;
     Ok(Json(tokens(&state, &s)))
 }
 

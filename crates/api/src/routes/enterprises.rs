@@ -3,8 +3,8 @@
 use anjian_domain::ErrorCode;
 use anjian_domain::enterprise::EnterpriseDraft;
 use anjian_domain::{Capability, EnterpriseStatus, RiskTag, Text};
-use anjian_store::repo::roster::ImportOutcome;
 use anjian_usecases::reference;
+use anjian_usecases::roster::ImportOutcome;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

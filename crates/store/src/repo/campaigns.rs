@@ -7,11 +7,11 @@ use uuid::Uuid;
 use super::{Page, PageRequest};
 use crate::entity::{campaign, checklist_template, village};
 use crate::write::WriteTx;
-use crate::{Actor, Db, Error, Result};
+use crate::{Db, Error, Result};
 
 pub use anjian_domain::campaign::{NewCampaign, Target};
 
-pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<campaign::Model>> {
+pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<Campaign>> {
     use campaign::Column as C;
     let mut q = campaign::Entity::find()
         .order_by_desc(C::StartsOn)
@@ -29,31 +29,58 @@ pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<campaign::Model>> 
         );
     }
     let rows = q.all(db.conn()).await.map_err(Error::internal)?;
-    Ok(Page::from_rows(rows, page.limit, |c| {
-        format!("{}/{}", c.starts_on, c.id)
-    }))
+    let page = Page::from_rows(rows, page.limit, |c| format!("{}/{}", c.starts_on, c.id));
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(Campaign::try_from)
+            .collect::<Result<_>>()?,
+        next_after: page.next_after,
+    })
 }
 
-pub async fn get(db: &Db, id: Uuid) -> Result<campaign::Model> {
+pub async fn get(db: &Db, id: Uuid) -> Result<Campaign> {
     campaign::Entity::find_by_id(id)
         .one(db.conn())
         .await
         .map_err(Error::internal)?
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?
+        .try_into()
 }
 
-/// The template ids and target of a stored campaign.
-pub fn parts(m: &campaign::Model) -> (Vec<Uuid>, Target) {
-    (
-        serde_json::from_value(m.template_ids.clone()).unwrap_or_default(),
-        serde_json::from_value(m.target.clone()).unwrap_or_default(),
-    )
+/// A stored campaign with its template list and target read.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub row: campaign::Model,
+    pub template_ids: Vec<Uuid>,
+    pub target: Target,
 }
 
-/// Validates and inserts within `tx`.
-pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model> {
-    let mut e = anjian_domain::FieldErrors::new();
-    let name = c.check(&mut e);
+impl TryFrom<campaign::Model> for Campaign {
+    type Error = Error;
+
+    /// An unreadable template list or target is an error, never an empty one.
+    fn try_from(row: campaign::Model) -> Result<Campaign> {
+        let unreadable = |what: &str, v: &serde_json::Value| {
+            Error::internal(anyhow::anyhow!(
+                "campaign {} has an unreadable {what}: {v}",
+                row.id
+            ))
+        };
+        Ok(Campaign {
+            template_ids: serde_json::from_value(row.template_ids.clone())
+                .map_err(|_| unreadable("template list", &row.template_ids))?,
+            target: serde_json::from_value(row.target.clone())
+                .map_err(|_| unreadable("target", &row.target))?,
+            row,
+        })
+    }
+}
+
+/// Which of `template_ids` and of the target's villages do not exist:
+/// (some template unknown, some village unknown).
+pub async fn unknown_references(tx: &WriteTx, c: &NewCampaign) -> Result<(bool, bool)> {
     let found: Vec<Uuid> = checklist_template::Entity::find()
         .select_only()
         .column(checklist_template::Column::Id)
@@ -62,9 +89,7 @@ pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model
         .all(tx.txn())
         .await
         .map_err(Error::internal)?;
-    if c.template_ids.iter().any(|t| !found.contains(t)) {
-        e.add("template_ids", "unknown");
-    }
+    let templates = c.template_ids.iter().any(|t| !found.contains(t));
     let found: Vec<Uuid> = village::Entity::find()
         .select_only()
         .column(village::Column::Id)
@@ -73,10 +98,12 @@ pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model
         .all(tx.txn())
         .await
         .map_err(Error::internal)?;
-    if c.target.village_ids.iter().any(|v| !found.contains(v)) {
-        e.add("target.village_ids", "unknown");
-    }
-    e.into_result()?;
+    let villages = c.target.village_ids.iter().any(|v| !found.contains(v));
+    Ok((templates, villages))
+}
+
+/// Inserts a checked campaign named `name` within `tx`.
+pub async fn insert(tx: &mut WriteTx, name: &str, c: &NewCampaign) -> Result<Campaign> {
     let now = tx.now();
     let mut template_ids = c.template_ids.clone();
     template_ids.dedup();
@@ -92,15 +119,17 @@ pub async fn insert(tx: &mut WriteTx, c: &NewCampaign) -> Result<campaign::Model
         created_at: now,
         updated_at: now,
     };
-    tx.insert("campaign.create", m).await
+    tx.insert("campaign.create", m).await?.try_into()
 }
 
-/// Creates a campaign.
-pub async fn create(db: &Db, actor: Actor, c: &NewCampaign) -> Result<campaign::Model> {
-    let mut tx = db.write(actor).await?;
-    let m = insert(&mut tx, c).await?;
-    tx.commit().await?;
-    Ok(m)
+/// Whether a campaign is named `name`.
+pub async fn named(tx: &WriteTx, name: &str) -> Result<bool> {
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::Name.eq(name))
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)?
+        .is_some())
 }
 
 /// Whether the campaign `id` exists.

@@ -2,14 +2,18 @@
 
 use anjian_domain::enterprise::{EnterpriseDraft, EnterpriseFields};
 use anjian_domain::{EnterpriseStatus, RiskTag, Scope};
-use chrono::Utc;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
 use crate::entity::{enterprise, village};
 use crate::write::WriteTx;
-use crate::{Actor, Db, Error, Result, scope};
+use crate::{Db, Error, Result, scope};
 
 /// Filters of `GET /enterprises`.
 #[derive(Debug, Clone, Default)]
@@ -136,9 +140,8 @@ pub fn apply(base: enterprise::Model, f: &EnterpriseFields) -> enterprise::Model
     }
 }
 
-/// A new record from validated fields.
-pub fn new_model(id: Uuid, f: &EnterpriseFields) -> enterprise::Model {
-    let now = Utc::now();
+/// A new record from validated fields, made at `now`.
+pub fn new_model(id: Uuid, f: &EnterpriseFields, now: DateTime<Utc>) -> enterprise::Model {
     apply(
         enterprise::Model {
             id,
@@ -162,72 +165,71 @@ pub fn new_model(id: Uuid, f: &EnterpriseFields) -> enterprise::Model {
     )
 }
 
-async fn check_village(tx: &WriteTx, id: Uuid) -> Result<()> {
-    let found = village::Entity::find_by_id(id)
+/// Whether the village `id` exists.
+pub async fn village_exists(tx: &WriteTx, id: Uuid) -> Result<bool> {
+    Ok(village::Entity::find_by_id(id)
         .one(tx.txn())
         .await
-        .map_err(Error::internal)?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| Error::validation("village_id", "unknown"))
+        .map_err(Error::internal)?
+        .is_some())
 }
 
-async fn check_code_free(tx: &WriteTx, code: &str, except: Option<Uuid>) -> Result<()> {
+/// Whether an enterprise other than `except` has the credit code `code`.
+pub async fn credit_code_taken(tx: &WriteTx, code: &str, except: Option<Uuid>) -> Result<bool> {
     let mut q = enterprise::Entity::find().filter(enterprise::Column::CreditCode.eq(code));
     if let Some(id) = except {
         q = q.filter(enterprise::Column::Id.ne(id));
     }
-    match q.one(tx.txn()).await.map_err(Error::internal)? {
-        Some(_) => Err(Error::Conflict("credit_code".into())),
-        None => Ok(()),
-    }
+    Ok(q.one(tx.txn()).await.map_err(Error::internal)?.is_some())
 }
 
-/// Creates an enterprise.
-pub async fn create(db: &Db, actor: Actor, draft: &EnterpriseDraft) -> Result<enterprise::Model> {
-    let fields = draft.validate().map_err(Error::Validation)?;
-    let mut tx = db.write(actor).await?;
-    check_village(&tx, fields.village_id).await?;
-    check_code_free(&tx, fields.credit_code.as_str(), None).await?;
-    let m = tx
-        .insert("enterprise.create", new_model(Uuid::now_v7(), &fields))
-        .await?;
-    tx.commit().await?;
-    Ok(m)
-}
-
-/// Applies `change` to the current record and stores it, if `if_match` (when
-/// given) is still the current version.
-pub async fn update(
-    db: &Db,
-    actor: Actor,
-    id: Uuid,
-    if_match: Option<i64>,
-    change: impl FnOnce(&mut EnterpriseDraft),
-) -> Result<enterprise::Model> {
-    let mut tx = db.write(actor).await?;
-    let before = enterprise::Entity::find_by_id(id)
+/// The enterprise `id` as stored, read inside `tx` to be changed.
+pub async fn find(tx: &WriteTx, id: Uuid) -> Result<Option<enterprise::Model>> {
+    enterprise::Entity::find_by_id(id)
         .one(tx.txn())
         .await
-        .map_err(Error::internal)?
-        .ok_or(Error::NotFound)?;
-    crate::write::check_if_match(if_match, before.version)?;
-    let mut draft = to_draft(&before);
-    change(&mut draft);
-    let fields = draft.validate().map_err(Error::Validation)?;
-    if fields.village_id != before.village_id {
-        check_village(&tx, fields.village_id).await?;
+        .map_err(Error::internal)
+}
+
+/// The enterprises with these credit codes, by code.
+pub async fn by_credit_code(
+    tx: &WriteTx,
+    codes: &[String],
+) -> Result<HashMap<String, enterprise::Model>> {
+    let mut found = HashMap::new();
+    for chunk in codes.chunks(500) {
+        for m in enterprise::Entity::find()
+            .filter(enterprise::Column::CreditCode.is_in(chunk.iter().cloned()))
+            .all(tx.txn())
+            .await
+            .map_err(Error::internal)?
+        {
+            found.insert(m.credit_code.clone(), m);
+        }
     }
-    check_code_free(&tx, fields.credit_code.as_str(), Some(id)).await?;
-    let after = apply(before.clone(), &fields);
-    if after == before {
-        return Ok(before);
-    }
-    let m = tx.update("enterprise.update", &before, after).await?;
+    Ok(found)
+}
+
+/// How many enterprises the roster holds.
+pub async fn count(db: &Db) -> Result<u64> {
+    enterprise::Entity::find()
+        .count(db.conn())
+        .await
+        .map_err(Error::internal)
+}
+
+/// Stores a changed enterprise under `action`; one that moved village is
+/// announced to the devices of both villages.
+pub async fn write_update(
+    tx: &mut WriteTx,
+    action: &str,
+    before: &enterprise::Model,
+    after: enterprise::Model,
+) -> Result<enterprise::Model> {
+    let m = tx.update(action, before, after).await?;
     if m.village_id != before.village_id {
-        crate::sync::pull::enterprise_moved(&mut tx, &m, before.village_id).await?;
+        crate::sync::pull::enterprise_moved(tx, &m, before.village_id).await?;
     }
-    tx.commit().await?;
     Ok(m)
 }
 

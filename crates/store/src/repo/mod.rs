@@ -8,7 +8,6 @@ pub mod enterprises;
 pub mod hazards;
 pub mod jobs;
 pub mod photos;
-pub mod roster;
 pub mod templates;
 pub mod users;
 pub mod villages;

@@ -4,14 +4,11 @@
 use std::collections::HashSet;
 
 use anjian_domain::Error;
-use anjian_domain::photo as photo_limits;
 use anjian_domain::photo::PhotoStatus::{self, PendingUpload, Processed};
 use anjian_domain::photo::{Attachment, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::db::db_err;
@@ -21,46 +18,54 @@ use crate::{Actor, Db, Result, WriteTx};
 
 pub use anjian_domain::photo::Declare;
 
-/// Declares a photo inside `tx`. Declaring the same photo again returns it as
-/// it is; bytes of a processed photo the user may already see make it
-/// processed at once.
-///
-/// A new declaration that must be uploaded is refused with `rate_limited`
-/// while the user has `max_pending` photos waiting for their bytes.
-pub async fn declare_in(
-    tx: &mut WriteTx,
-    user: &User,
-    p: Declare,
-    max_pending: i64,
-) -> Result<photo::Model> {
-    p.check()?;
-    if let Some(existing) = photo::Entity::find_by_id(p.id)
+/// The stored object of these bytes when `viewer` may already see a
+/// processed photo of them and the size agrees: only then may a declaration
+/// skip the upload (knowing a hash never grants bytes).
+pub async fn seen_bytes(
+    tx: &WriteTx,
+    viewer: &Viewer<'_>,
+    sha256: &str,
+    size: i64,
+) -> Result<Option<stored_object::Model>> {
+    let found = photo::Entity::find()
+        .select_only()
+        .column(photo::Column::Id)
+        .filter(photo::Column::Sha256.eq(sha256))
+        .filter(photo::Column::Status.eq(Processed.as_str()))
+        .filter(crate::scope::photos(viewer))
+        .into_tuple::<Uuid>()
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    Ok(stored_object::Entity::find_by_id(sha256.to_owned())
         .one(tx.txn())
         .await
         .map_err(db_err)?
-    {
-        // The same declaration again is harmless; another photo under that id is not.
-        if p.repeats(
-            existing.declared_by,
-            user.user.id,
-            &existing.sha256,
-            existing.size,
-        ) {
-            return Ok(existing);
-        }
-        return Err(Error::Conflict("id".into()));
-    }
-    // Bytes stored for someone else are deduplicated silently at `complete`;
-    // the answer here must not tell whether they exist.
-    let stored = if sees_processed_bytes(tx.txn(), user, &p.sha256).await? {
-        stored_object::Entity::find_by_id(p.sha256.clone())
-            .one(tx.txn())
-            .await
-            .map_err(db_err)?
-            .filter(|o| o.size == p.size)
-    } else {
-        None
-    };
+        .filter(|o| o.size == size))
+}
+
+/// How many photos `user_id` declared whose bytes have not arrived.
+pub async fn pending_of(tx: &WriteTx, user_id: Uuid) -> Result<i64> {
+    let n = photo::Entity::find()
+        .filter(photo::Column::DeclaredBy.eq(user_id))
+        .filter(photo::Column::Status.eq(PendingUpload.as_str()))
+        .count(tx.txn())
+        .await
+        .map_err(db_err)?;
+    Ok(n as i64)
+}
+
+/// Records a declared photo: waiting for its bytes, or processed at once
+/// from `stored`, bytes the declarer may already see.
+pub async fn insert_declared(
+    tx: &mut WriteTx,
+    declared_by: Uuid,
+    p: Declare,
+    stored: Option<stored_object::Model>,
+) -> Result<photo::Model> {
     let now = tx.now();
     let mut m = photo::Model {
         id: p.id,
@@ -68,7 +73,7 @@ pub async fn declare_in(
         size: p.size,
         content_type: p.content_type,
         status: PendingUpload.into(),
-        declared_by: user.user.id,
+        declared_by,
         declared_at: now,
         taken_at: p.taken_at,
         uploaded_at: None,
@@ -86,18 +91,6 @@ pub async fn declare_in(
     };
     if let Some(o) = stored {
         apply_stored(&mut m, &o, now);
-    } else {
-        let pending = photo::Entity::find()
-            .filter(photo::Column::DeclaredBy.eq(user.user.id))
-            .filter(photo::Column::Status.eq(PendingUpload.as_str()))
-            .count(tx.txn())
-            .await
-            .map_err(db_err)?;
-        if !photo_limits::may_await_another(pending as i64, max_pending) {
-            return Err(Error::RateLimited {
-                retry_after_secs: 60,
-            });
-        }
     }
     tx.insert("photo.declare", m).await
 }
@@ -115,20 +108,6 @@ fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Ut
     m.processed_at = Some(now);
 }
 
-/// Declares a photo in a transaction of its own. `true` when it was created now.
-pub async fn declare(
-    db: &Db,
-    actor: Actor,
-    user: &User,
-    p: Declare,
-    max_pending: i64,
-) -> Result<photo::Model> {
-    let mut tx = db.write(actor).await?;
-    let m = declare_in(&mut tx, user, p, max_pending).await?;
-    tx.commit().await?;
-    Ok(m)
-}
-
 /// Who `user` is to the photo rules of the domain.
 pub fn viewer<'a>(user: &User, scope: &'a anjian_domain::Scope) -> Viewer<'a> {
     Viewer {
@@ -139,7 +118,7 @@ pub fn viewer<'a>(user: &User, scope: &'a anjian_domain::Scope) -> Viewer<'a> {
 }
 
 /// Where a photo stands for visibility (the enterprise's village read when attached).
-async fn attachment<C: ConnectionTrait>(conn: &C, p: &photo::Model) -> Result<Attachment> {
+pub async fn attachment(db: &Db, p: &photo::Model) -> Result<Attachment> {
     let enterprise_id = match (p.owner_id, p.enterprise_id) {
         (Some(_), Some(e)) => e,
         (None, _) => {
@@ -158,7 +137,7 @@ async fn attachment<C: ConnectionTrait>(conn: &C, p: &photo::Model) -> Result<At
         .select_only()
         .column(enterprise::Column::VillageId)
         .into_tuple()
-        .one(conn)
+        .one(db.conn())
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound)?;
@@ -168,47 +147,12 @@ async fn attachment<C: ConnectionTrait>(conn: &C, p: &photo::Model) -> Result<At
     })
 }
 
-/// The photo, when `user` may see it (metadata, `preview`, `thumb`);
-/// otherwise `NotFound`, as for anything out of scope.
-pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model> {
-    let p = photo::Entity::find_by_id(id)
+/// The photo `id`, whoever may see it (the caller decides).
+pub async fn get(db: &Db, id: Uuid) -> Result<Option<photo::Model>> {
+    photo::Entity::find_by_id(id)
         .one(db.conn())
         .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound)?;
-    let scope = user.scope();
-    let v = viewer(user, &scope);
-    // Who sees every photo needs no read of the enterprise.
-    if v.sees_all() || v.sees(attachment(db.conn(), &p).await?) {
-        Ok(p)
-    } else {
-        Err(Error::NotFound)
-    }
-}
-
-/// Whether `user`, who sees the photo, may upload or complete it.
-pub fn may_upload(user: &User, p: &photo::Model) -> bool {
-    viewer(user, &user.scope()).may_upload(p.declared_by)
-}
-
-/// Whether `user` may already see a processed photo of these bytes: only then
-/// does a declaration skip the upload (knowing a hash never grants bytes).
-async fn sees_processed_bytes<C: ConnectionTrait>(
-    conn: &C,
-    user: &User,
-    sha256: &str,
-) -> Result<bool> {
-    let found = photo::Entity::find()
-        .select_only()
-        .column(photo::Column::Id)
-        .filter(photo::Column::Sha256.eq(sha256))
-        .filter(photo::Column::Status.eq(Processed.as_str()))
-        .filter(crate::scope::photos(&viewer(user, &user.scope())))
-        .into_tuple::<Uuid>()
-        .one(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(found.is_some())
+        .map_err(db_err)
 }
 
 /// The stored object of these bytes, if any.

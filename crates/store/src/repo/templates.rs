@@ -1,78 +1,19 @@
 //! Checklist templates. A published edition is immutable; editing makes a new edition.
 
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
 use crate::entity::{checklist_item, checklist_template};
 use crate::write::WriteTx;
 use crate::{Db, Error, Result};
+pub use anjian_domain::template::TemplateSpec;
 
 /// A template edition with its items in order.
 #[derive(Debug, Clone)]
 pub struct Template {
     pub template: checklist_template::Model,
     pub items: Vec<checklist_item::Model>,
-}
-
-/// A template as written in `seeds/templates/*.yaml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateSpec {
-    pub code: String,
-    pub title: String,
-    pub version: i64,
-    #[serde(default)]
-    pub risk_tags: Vec<String>,
-    pub items: Vec<ItemSpec>,
-}
-
-/// One item of a [`TemplateSpec`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ItemSpec {
-    pub code: String,
-    pub category: String,
-    pub text: String,
-    pub guidance: String,
-    pub legal_basis: String,
-    pub severity_hint: String,
-    pub photo_required_on_fail: bool,
-}
-
-impl TemplateSpec {
-    /// Checks the spec: known tags and severities, unique item codes, nothing empty.
-    pub fn check(&self) -> Result<()> {
-        let mut e = anjian_domain::FieldErrors::new();
-        if self.code.trim().is_empty() || self.title.trim().is_empty() || self.version < 1 {
-            e.add("template", "incomplete");
-        }
-        for t in &self.risk_tags {
-            if anjian_domain::RiskTag::parse(t).is_none() {
-                e.add("risk_tags", format!("unknown:{t}"));
-            }
-        }
-        let mut codes = std::collections::HashSet::new();
-        for it in &self.items {
-            if !codes.insert(&it.code) {
-                e.add("items", format!("duplicate:{}", it.code));
-            }
-            if anjian_domain::Severity::parse(&it.severity_hint).is_none() {
-                e.add("items", format!("severity:{}", it.code));
-            }
-            if [&it.category, &it.text, &it.guidance, &it.legal_basis]
-                .iter()
-                .any(|s| s.trim().is_empty())
-            {
-                e.add("items", format!("incomplete:{}", it.code));
-            }
-        }
-        if self.items.is_empty() {
-            e.add("items", "empty");
-        }
-        e.into_result()
-    }
 }
 
 async fn with_items(db: &Db, templates: Vec<checklist_template::Model>) -> Result<Vec<Template>> {
@@ -134,9 +75,9 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Template> {
     with_items(db, vec![t]).await?.pop().ok_or(Error::NotFound)
 }
 
-/// Inserts a published edition unless that code and edition already exist.
+/// Inserts a published edition unless that code and edition already exist
+/// (the caller checked `spec`).
 pub async fn publish(tx: &mut WriteTx, spec: &TemplateSpec) -> Result<bool> {
-    spec.check()?;
     let exists = checklist_template::Entity::find()
         .filter(checklist_template::Column::Code.eq(&spec.code))
         .filter(checklist_template::Column::Version.eq(spec.version))
@@ -201,4 +142,17 @@ pub async fn item_codes(tx: &WriteTx, id: Uuid) -> Result<Option<(i64, Vec<Strin
         .await
         .map_err(Error::internal)?;
     Ok(Some((t.version, codes)))
+}
+
+/// The latest edition of the template `code`, if any.
+pub async fn latest(tx: &WriteTx, code: &str) -> Result<Option<Uuid>> {
+    checklist_template::Entity::find()
+        .filter(checklist_template::Column::Code.eq(code))
+        .order_by_desc(checklist_template::Column::Version)
+        .select_only()
+        .column(checklist_template::Column::Id)
+        .into_tuple()
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)
 }

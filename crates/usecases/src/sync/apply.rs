@@ -766,7 +766,7 @@ async fn photo_declare(
 ) -> Step<Applied> {
     const ET: &str = "photo";
     let id = p.id;
-    let m = match photos::declare_in(tx, user, p, max_pending).await {
+    let m = match crate::photos::declare_in(tx, user, p, max_pending).await {
         // Past the cap the push stops here, as at a gap: the phone uploads
         // what it declared, then pushes again; nothing is refused for good.
         Err(Error::RateLimited { .. }) => return Err(MutErr::Deferred),

@@ -1,19 +1,19 @@
 //! Roster files (CSV or XLSX): parsing, and the import that creates, updates or
-//! leaves unchanged each enterprise by credit code. A rejected row changes nothing;
-//! the accepted rows are written in one transaction.
+//! leaves unchanged each enterprise by credit code. A rejected row changes
+//! nothing; the accepted rows are written in one transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Cursor;
 
-use anjian_domain::FieldErrors;
 use anjian_domain::enterprise::EnterpriseDraft;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use anjian_domain::{Error, FieldErrors, Result};
+use anjian_store::entity::{enterprise, village};
+use anjian_store::repo::enterprises::{self, apply, new_model};
+use anjian_store::repo::villages;
+use anjian_store::{Actor, Db, WriteTx};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
-
-use super::enterprises::{apply, new_model};
-use crate::entity::{enterprise, village};
-use crate::{Actor, Db, Error, Result};
 
 /// Columns of a roster, with the Chinese headings accepted as well.
 const COLUMNS: &[(&str, &str)] = &[
@@ -190,14 +190,11 @@ fn parse_coord(row: &Row, col: &str, errors: &mut FieldErrors) -> Option<f64> {
 }
 
 /// Turns rows into validated models; rows with errors are returned as rejected.
-async fn validate_rows(
-    db: &Db,
+fn validate_rows(
+    villages: &[village::Model],
     rows: &[Row],
-) -> Result<(Vec<(usize, enterprise::Model)>, Vec<Rejected>)> {
-    let villages = village::Entity::find()
-        .all(db.conn())
-        .await
-        .map_err(Error::internal)?;
+    now: DateTime<Utc>,
+) -> (Vec<(usize, enterprise::Model)>, Vec<Rejected>) {
     let village_of = |key: &str| {
         let key = key.trim();
         villages
@@ -237,7 +234,7 @@ async fn validate_rows(
         match draft.validate() {
             Ok(f) if errors.is_empty() => {
                 if seen.insert(f.credit_code.clone()) {
-                    ok.push((row.number, new_model(Uuid::now_v7(), &f)));
+                    ok.push((row.number, new_model(Uuid::now_v7(), &f, now)));
                 } else {
                     errors.add("credit_code", "duplicate_in_file");
                 }
@@ -258,11 +255,12 @@ async fn validate_rows(
             });
         }
     }
-    Ok((ok, rejected))
+    (ok, rejected)
 }
 
-/// Imports a roster: creates new credit codes, updates changed ones, counts the rest.
-pub async fn import(db: &Db, actor: Actor, bytes: &[u8]) -> Result<ImportOutcome> {
+/// Imports a roster inside `tx`: creates new credit codes, updates changed
+/// ones, counts the rest.
+pub(crate) async fn import_in(tx: &mut WriteTx, bytes: &[u8]) -> Result<ImportOutcome> {
     let rows = parse(bytes)?;
     // Optional columns the file does not have keep their stored values.
     let has = |col: &str| rows.first().is_some_and(|r| r.cells.contains_key(col));
@@ -271,56 +269,49 @@ pub async fn import(db: &Db, actor: Actor, bytes: &[u8]) -> Result<ImportOutcome
         !has("status"),
         !has("lat") || !has("lon"),
     );
-    let (valid, rejected) = validate_rows(db, &rows).await?;
+    let villages = villages::all(tx).await?;
+    let (valid, rejected) = validate_rows(&villages, &rows, tx.now());
     let mut out = ImportOutcome {
         rejected,
         ..ImportOutcome::default()
     };
-    let mut tx = db.write(actor).await?;
-    let mut existing: HashMap<String, enterprise::Model> = HashMap::new();
-    for chunk in valid.chunks(500) {
-        let codes: Vec<String> = chunk.iter().map(|(_, m)| m.credit_code.clone()).collect();
-        for m in enterprise::Entity::find()
-            .filter(enterprise::Column::CreditCode.is_in(codes))
-            .all(tx.txn())
-            .await
-            .map_err(Error::internal)?
-        {
-            existing.insert(m.credit_code.clone(), m);
-        }
-    }
+    let codes: Vec<String> = valid.iter().map(|(_, m)| m.credit_code.clone()).collect();
+    let existing = enterprises::by_credit_code(tx, &codes).await?;
     let mut new = Vec::new();
     for (_, m) in valid {
-        match existing.get(&m.credit_code) {
-            None => new.push(m),
-            Some(before) => {
-                let fields = super::enterprises::to_draft(&m)
-                    .validate()
-                    .map_err(Error::Validation)?;
-                let mut after = apply(before.clone(), &fields);
-                if keep_tags {
-                    after.risk_tags = before.risk_tags.clone();
-                }
-                if keep_status {
-                    after.status = before.status;
-                }
-                if keep_location {
-                    (after.lat, after.lon) = (before.lat, before.lon);
-                }
-                if &after == before {
-                    out.unchanged += 1;
-                } else {
-                    let m = tx.update("enterprise.import", before, after).await?;
-                    if m.village_id != before.village_id {
-                        crate::sync::pull::enterprise_moved(&mut tx, &m, before.village_id).await?;
-                    }
-                    out.updated += 1;
-                }
-            }
+        let Some(before) = existing.get(&m.credit_code) else {
+            new.push(m);
+            continue;
+        };
+        let fields = enterprises::to_draft(&m)
+            .validate()
+            .map_err(Error::Validation)?;
+        let mut after = apply(before.clone(), &fields);
+        if keep_tags {
+            after.risk_tags = before.risk_tags.clone();
+        }
+        if keep_status {
+            after.status = before.status;
+        }
+        if keep_location {
+            (after.lat, after.lon) = (before.lat, before.lon);
+        }
+        if &after == before {
+            out.unchanged += 1;
+        } else {
+            enterprises::write_update(tx, "enterprise.import", before, after).await?;
+            out.updated += 1;
         }
     }
     out.created = new.len() as u64;
     tx.insert_many("enterprise.import", new).await?;
+    Ok(out)
+}
+
+/// Imports a roster in one transaction.
+pub(crate) async fn import(db: &Db, actor: Actor, bytes: &[u8]) -> Result<ImportOutcome> {
+    let mut tx = db.write(actor).await?;
+    let out = import_in(&mut tx, bytes).await?;
     tx.commit().await?;
     Ok(out)
 }
