@@ -147,10 +147,11 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
     let evidence = crate::photos::photos(config, &secret, &public_url).await?;
     let photos = evidence.photos;
     let objects = photos.store.clone();
-    let mut state = AppState::with_photos(db.clone(), &secret, settings, Some(photos));
-    if let Some(clock) = opts.clock.clone() {
-        state = state.with_clock(clock);
-    }
+    let clock = opts
+        .clock
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(anjian_domain::SystemClock));
+    let state = AppState::with_photos(db.clone(), &secret, settings, (Some(photos), clock));
     let app = anjian_api::app(state);
     let (tx, rx) = oneshot::channel::<()>();
     let limits = config.limits;

@@ -46,14 +46,20 @@ pub use anjian_usecases::photos::Photos;
 impl AppState {
     /// State without an object store (photo routes answer `unavailable`).
     pub fn new(db: Db, secret: &[u8], settings: Settings) -> AppState {
-        AppState::with_photos(db, secret, settings, None)
+        AppState::with_photos(
+            db,
+            secret,
+            settings,
+            (None, Arc::new(anjian_domain::SystemClock)),
+        )
     }
 
+    /// State with photo evidence, its use cases run at `clock`'s time.
     pub fn with_photos(
         db: Db,
         secret: &[u8],
         settings: Settings,
-        photos: Option<Photos>,
+        (photos, clock): (Option<Photos>, Arc<dyn anjian_domain::Clock>),
     ) -> AppState {
         AppState(Arc::new(Inner {
             db,
@@ -61,21 +67,8 @@ impl AppState {
             settings,
             metrics: Metrics::default(),
             photos,
-            clock: Arc::new(anjian_domain::SystemClock),
+            clock,
         }))
-    }
-
-    /// The same state, with use cases run at `clock`'s time.
-    pub fn with_clock(self, clock: Arc<dyn anjian_domain::Clock>) -> AppState {
-        let inner = Arc::try_unwrap(self.0).unwrap_or_else(|shared| Inner {
-            db: shared.db.clone(),
-            keys: shared.keys.clone(),
-            settings: shared.settings.clone(),
-            metrics: Metrics::default(),
-            photos: shared.photos.clone(),
-            clock: shared.clock.clone(),
-        });
-        AppState(Arc::new(Inner { clock, ..inner }))
     }
 }
 
