@@ -7,6 +7,7 @@ mod m0001_initial;
 mod m0002_stored_object_metadata;
 mod m0003_hazard_event_changes;
 mod m0004_photos_by_declarer;
+mod m0005_photo_variant_queue;
 mod sql;
 
 /// All migrations in order.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_stored_object_metadata::Migration),
             Box::new(m0003_hazard_event_changes::Migration),
             Box::new(m0004_photos_by_declarer::Migration),
+            Box::new(m0005_photo_variant_queue::Migration),
         ]
     }
 }

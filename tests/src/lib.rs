@@ -424,6 +424,20 @@ impl TestApp {
         self.send(self.req(Method::GET, path, Some(token))).await
     }
 
+    /// The photo's metadata once its variants exist: the queue makes them
+    /// after the completion's answer.
+    pub async fn processed_photo(&self, token: &str, id: uuid::Uuid) -> Value {
+        for _ in 0..300 {
+            let (s, b) = self.get(&format!("/api/v1/photos/{id}"), token).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            if b["status"] == "processed" {
+                return b;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("photo {id} was not processed within 15 s");
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.send(self.req(Method::POST, path, Some(token)).json(&body))
             .await

@@ -14,6 +14,8 @@ pub struct Process {
     pub port: u16,
     /// Dropped after the process is killed: checks and removes the database.
     pub provisioned: Provisioned,
+    /// Settings of the next start, on top of the harness's (`ANJIAN_…`).
+    pub env: Vec<(String, String)>,
 }
 
 fn free_port() -> u16 {
@@ -28,12 +30,21 @@ impl Process {
     /// Starts `bin` (the binary, `env!("CARGO_BIN_EXE_anjian")`) on a fresh
     /// copy of the seeded database and waits until it answers.
     pub async fn spawn(bin: &str) -> Process {
+        Process::spawn_with(bin, &[]).await
+    }
+
+    /// [`Process::spawn`] with settings of its own (`ANJIAN_…`).
+    pub async fn spawn_with(bin: &str, env: &[(&str, &str)]) -> Process {
         let provisioned = Provisioned::new(|_| {}).await;
         let mut p = Process {
             bin: bin.into(),
             child: None,
             port: free_port(),
             provisioned,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         p.start().await;
         p
@@ -64,6 +75,7 @@ impl Process {
         if let Some(u) = &cfg.database_url {
             cmd.env("DATABASE_URL", &u.0);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -225,11 +225,10 @@ async fn photos_taken_offline_reach_the_server_through_faults() {
     let mut want = vec![a, b];
     want.sort();
     assert_eq!(done, want);
-    // Verified on the server, and listed by the hazard.
+    // Verified on the server, processed after, and listed by the hazard.
     let admin = app.admin().await;
     for id in [a, b] {
-        let (s, p) = app.get(&format!("/api/v1/photos/{id}"), &admin).await;
-        assert_eq!((s.as_u16(), p["status"].as_str()), (200, Some("processed")));
+        app.processed_photo(&admin, id).await;
     }
     let (_, h) = app.get(&format!("/api/v1/hazards/{hazard}"), &admin).await;
     assert_eq!(h["photo_ids"], json!([a, b]));
@@ -268,6 +267,5 @@ async fn photos_go_through_the_api_when_the_phone_cannot_reach_the_store() {
     assert_eq!((up.uploaded, up.via_api, up.pending), (1, 1, 0), "{up:?}");
     assert!(up.retries >= 2, "the store was tried first: {up:?}");
     let admin = app.admin().await;
-    let (_, p) = app.get(&format!("/api/v1/photos/{id}"), &admin).await;
-    assert_eq!(p["status"], "processed", "{p}");
+    app.processed_photo(&admin, id).await;
 }

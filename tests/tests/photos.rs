@@ -101,6 +101,11 @@ impl Photos {
         (id, b)
     }
 
+    /// The photo's metadata once its variants exist.
+    async fn processed(&self, token: &str, id: Uuid) -> Value {
+        self.app.processed_photo(token, id).await
+    }
+
     /// Follows `GET /photos/{id}/{variant}`: the 302, then the bytes.
     async fn fetch(
         &self,
@@ -123,11 +128,13 @@ impl Photos {
     }
 }
 
+/// A completion acknowledged on verification: the original is stored, the
+/// variants are on their way.
 #[track_caller]
-fn assert_processed(s: StatusCode, b: &Value) {
+fn assert_verified(s: StatusCode, b: &Value) {
     assert_eq!(
-        (s, &b["status"]),
-        (StatusCode::OK, &json!("processed")),
+        (s, &b["status"], &b["variants"]),
+        (StatusCode::OK, &json!("verified"), &json!(["original"])),
         "{b}"
     );
 }
@@ -145,7 +152,8 @@ async fn a_photo_goes_up_presigned_is_verified_and_served_in_three_variants() {
         .await;
     let bytes = phone_jpeg(2400, 1800);
     let (id, done) = p.upload(&insp, &bytes).await;
-    assert_eq!(done["status"], "processed");
+    assert_verified(StatusCode::OK, &done);
+    let done = p.processed(&insp, id).await;
     // Orientation 6: displayed upright, so width and height swap.
     assert_eq!(
         (done["width"].as_i64(), done["height"].as_i64()),
@@ -196,6 +204,7 @@ async fn equal_bytes_are_stored_once_but_stay_two_photos() {
     let p = photos().await;
     let bytes = plain_jpeg(640, 480);
     let (first, _) = p.upload(&p.admin, &bytes).await;
+    p.processed(&p.admin, first).await;
     let second = Uuid::now_v7();
     let (s, b) = p
         .declare(&p.admin, declaration(second, &bytes, "image/jpeg"))
@@ -251,7 +260,7 @@ async fn the_server_checks_the_bytes_itself() {
     let (s, _) = p.put_content(&p.admin, id, good.clone()).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, b) = p.complete(&p.admin, id).await;
-    assert_processed(s, &b);
+    assert_verified(s, &b);
 }
 
 #[tokio::test]
@@ -295,7 +304,7 @@ async fn an_interrupted_upload_resumes_with_a_fresh_url() {
     let put = p.put_presigned(&again["upload"], bytes.clone()).await;
     assert_eq!(put.status(), StatusCode::OK);
     let (s, b) = p.complete(&p.admin, id).await;
-    assert_processed(s, &b);
+    assert_verified(s, &b);
 }
 
 #[tokio::test]
@@ -395,6 +404,7 @@ async fn hostile_files_are_refused_with_precise_codes() {
     let mut polyglot = plain_jpeg(400, 300);
     polyglot.extend(b"<html><script>alert(1)</script></html>");
     let (id, _) = p.upload(&p.admin, &polyglot).await;
+    p.processed(&p.admin, id).await;
     for v in ["preview", "thumb"] {
         let body = p
             .fetch(&p.admin, id, v)
@@ -430,7 +440,7 @@ async fn hostile_files_are_refused_with_precise_codes() {
     for line in [
         "anjian_photos_total{outcome=\"not_an_image\"} 3",
         "anjian_photos_total{outcome=\"image_too_large\"} 2",
-        "anjian_photos_total{outcome=\"processed\"} 2",
+        "anjian_photos_total{outcome=\"verified\"} 2",
     ] {
         assert!(metrics.contains(line), "{line} missing:\n{metrics}");
     }
@@ -481,6 +491,7 @@ async fn who_sees_what() {
     }
     let bytes = phone_jpeg(600, 400);
     let (id, _) = p.upload(&insp, &bytes).await;
+    p.processed(&insp, id).await;
     // Unattached: the declarer, office and admin only.
     let insp2 = p.app.login("inspector02", pw).await;
     let office = p.app.login("office", pw).await;
@@ -685,8 +696,7 @@ async fn the_sweep_finds_abandoned_uploads_and_removes_them_on_apply() {
         .get(&format!("/api/v1/photos/{stale}"), &p.admin)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = p.app.get(&format!("/api/v1/photos/{kept}"), &p.admin).await;
-    assert_eq!(s, StatusCode::OK);
+    p.processed(&p.admin, kept).await;
     assert!(
         p.fetch(&p.admin, kept, "thumb")
             .await
@@ -761,7 +771,7 @@ async fn an_external_s3_store_works_the_same_and_its_outage_is_reported() {
         StatusCode::OK
     );
     let (s, done) = p.complete(&p.admin, id).await;
-    assert_processed(s, &done);
+    assert_verified(s, &done);
     let r = p.fetch(&p.admin, id, "original").await.unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
     // The server's own listener serves no bucket.
@@ -815,8 +825,10 @@ async fn completing_the_same_photo_at_once_from_several_requests_is_safe() {
     );
     let all = futures::future::join_all((0..4).map(|_| p.complete(&p.admin, id))).await;
     for (s, b) in &all {
-        assert_processed(*s, b);
+        assert_eq!(*s, StatusCode::OK, "{b}");
+        assert_eq!(b["status"], "verified", "{b}");
     }
+    p.processed(&p.admin, id).await;
     assert_eq!(p.app.count("stored_objects").await, 1);
     let r = p.fetch(&p.admin, id, "original").await.unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
@@ -924,7 +936,8 @@ async fn knowing_a_hash_grants_no_bytes_and_tells_nothing() {
     assert_eq!(answers[0], answers[1]);
     // Whoever really has the bytes uploads them; storage deduplicates silently.
     let (mine, done) = p.upload(&other_village, &bytes).await;
-    assert_eq!(done["status"], "processed");
+    assert_eq!(done["status"], "verified", "{done}");
+    p.processed(&other_village, mine).await;
     assert_eq!(p.app.count("stored_objects").await, 1);
     assert!(p.fetch(&other_village, mine, "original").await.is_ok());
     // Having uploaded them, declaring those bytes again may skip the upload.
@@ -1003,6 +1016,7 @@ async fn presigned_urls_do_only_what_phones_need() {
     let p = photos().await;
     let bytes = plain_jpeg(320, 240);
     let (done, _) = p.upload(&p.admin, &bytes).await;
+    p.processed(&p.admin, done).await;
     let id = Uuid::now_v7();
     let other = plain_jpeg(321, 240);
     let (_, b) = p

@@ -39,6 +39,8 @@ pub struct Running {
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
     /// The embedded store's loopback listener for the server's own calls.
     internal_store: Option<JoinHandle<std::io::Result<()>>>,
+    /// The workers making photo variants; dropped, they stop.
+    variant_workers: tokio::task::JoinSet<()>,
 }
 
 impl Drop for Running {
@@ -46,6 +48,7 @@ impl Drop for Running {
         if let Some(t) = self.internal_store.take() {
             t.abort();
         }
+        self.variant_workers.abort_all();
     }
 }
 
@@ -62,6 +65,7 @@ impl Running {
         if let Some(t) = self.internal_store.take() {
             t.abort();
         }
+        self.variant_workers.abort_all();
         Ok(())
     }
 
@@ -151,6 +155,8 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         .clock
         .clone()
         .unwrap_or_else(|| std::sync::Arc::new(anjian_domain::SystemClock));
+    let variant_workers =
+        anjian_usecases::photos::spawn_workers(&photos, &db, config.photo_workers);
     let state = AppState::with_photos(db.clone(), &secret, settings, (Some(photos), clock));
     let app = anjian_api::app(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -179,5 +185,6 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         server,
         scheduler,
         internal_store: evidence.internal,
+        variant_workers,
     })
 }

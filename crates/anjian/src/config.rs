@@ -67,6 +67,21 @@ pub struct Config {
     /// Photos one user may have declared and not yet uploaded
     /// (`ANJIAN_MAX_PENDING_PHOTOS`): enough for a long offline week.
     pub max_pending_photos: i64,
+    /// Workers making photo variants after verification
+    /// (`ANJIAN_PHOTO_WORKERS`); by default one per core; 0 leaves the queue
+    /// to other replicas.
+    pub photo_workers: usize,
+    /// Seconds a variant worker holds a queued photo; one that dies is
+    /// replaced when its hold runs out (`ANJIAN_PHOTO_LEASE_SECS`).
+    pub photo_lease_secs: u64,
+}
+
+/// Default of [`Config::photo_lease_secs`].
+pub const DEFAULT_PHOTO_LEASE_SECS: u64 = 30;
+
+/// Default of [`Config::photo_workers`]: one per core.
+pub fn default_photo_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Default of [`Config::max_pending_photos`].
@@ -93,6 +108,8 @@ impl Default for Config {
             trusted_proxies: Default::default(),
             limits: Default::default(),
             max_pending_photos: DEFAULT_MAX_PENDING_PHOTOS,
+            photo_workers: default_photo_workers(),
+            photo_lease_secs: DEFAULT_PHOTO_LEASE_SECS,
         }
     }
 }
@@ -120,6 +137,8 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_TRUSTED_PROXIES",
     "ANJIAN_MAX_CONNECTIONS",
     "ANJIAN_MAX_PENDING_PHOTOS",
+    "ANJIAN_PHOTO_WORKERS",
+    "ANJIAN_PHOTO_LEASE_SECS",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -288,6 +307,17 @@ impl Config {
         if let Some(s) = get("ANJIAN_MAX_PENDING_PHOTOS") {
             c.max_pending_photos = s.parse().ok().filter(|n| *n >= 1).with_context(|| {
                 format!("ANJIAN_MAX_PENDING_PHOTOS `{s}` is not a positive number")
+            })?;
+        }
+        if let Some(s) = get("ANJIAN_PHOTO_WORKERS") {
+            c.photo_workers = s
+                .parse()
+                .ok()
+                .with_context(|| format!("ANJIAN_PHOTO_WORKERS `{s}` is not a number"))?;
+        }
+        if let Some(s) = get("ANJIAN_PHOTO_LEASE_SECS") {
+            c.photo_lease_secs = s.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("ANJIAN_PHOTO_LEASE_SECS `{s}` is not a positive number")
             })?;
         }
         if let Some(s) = get("ANJIAN_TRUSTED_PROXIES") {

@@ -112,6 +112,8 @@ pub async fn photos(
             spool_dir: config.data_dir.join("spool"),
             upload_ttl: Duration::from_secs(15 * 60),
             download_ttl: Duration::from_secs(5 * 60),
+            queue: Default::default(),
+            variant_lease: Duration::from_secs(config.photo_lease_secs),
         },
         internal,
     })

@@ -218,68 +218,159 @@ impl Api {
     }
 }
 
+/// Declares `bytes` as photo `id` and PUTs them to the presigned URL.
+async fn upload(api: &Api, id: Uuid, bytes: &[u8]) {
+    let d: serde_json::Value = api
+        .req(reqwest::Method::POST, "/photos")
+        .json(&json!({"id": id, "sha256": sha(bytes), "size": bytes.len(), "content_type": "image/jpeg"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut put = api.http.put(d["upload"]["url"].as_str().unwrap());
+    for (k, v) in d["upload"]["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let r = put.body(bytes.to_vec()).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+impl Api {
+    /// `GET /photos/{id}` until it says `processed`, retried while the server is down.
+    async fn processed(&self, id: Uuid) -> serde_json::Value {
+        for _ in 0..1200 {
+            if let Ok(r) = self
+                .req(reqwest::Method::GET, &format!("/photos/{id}"))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                let b: serde_json::Value = r.json().await.unwrap();
+                if b["status"] == "processed" {
+                    return b;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{id} never processed");
+    }
+
+    /// The bytes behind `GET /photos/{id}/{variant}` (a 302 to the store).
+    async fn variant(&self, id: Uuid, variant: &str) -> Vec<u8> {
+        let r = self
+            .req(reqwest::Method::GET, &format!("/photos/{id}/{variant}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::FOUND, "{id} {variant}");
+        let url = r.headers()["location"].to_str().unwrap().to_owned();
+        let r = self.http.get(url).send().await.unwrap();
+        r.bytes().await.unwrap().to_vec()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_mid_photo_loses_no_uploaded_photo() {
-    let mut server = spawn().await;
+    // A short hold on queued photos, so a worker killed mid-way is replaced soon.
+    let mut server = Process::spawn_with(
+        env!("CARGO_BIN_EXE_anjian"),
+        &[("ANJIAN_PHOTO_LEASE_SECS", "1")],
+    )
+    .await;
     let api = Api::login(&server).await;
     let mut done = Vec::new();
     for (round, kill_after_ms) in [0u64, 20, 60, 120, 250].into_iter().enumerate() {
         let bytes = noisy_jpeg(2400, 1800, round as u32);
         let id = Uuid::now_v7();
-        let d: serde_json::Value = api
-            .req(reqwest::Method::POST, "/photos")
-            .json(&json!({"id": id, "sha256": sha(&bytes), "size": bytes.len(), "content_type": "image/jpeg"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mut put = api.http.put(d["upload"]["url"].as_str().unwrap());
-        for (k, v) in d["upload"]["headers"].as_object().unwrap() {
-            put = put.header(k, v.as_str().unwrap());
-        }
         // The upload is acknowledged; from here on it must not be lost.
-        assert!(
-            put.body(bytes.clone())
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .is_success()
-        );
+        upload(&api, id, &bytes).await;
+        // Killed during verification...
         let complete = api.complete(id);
         let chaos = server.kill_and_restart(Duration::from_millis(kill_after_ms));
         let (photo, ()) = tokio::join!(complete, chaos);
-        assert_eq!(photo["status"], "processed", "round {round}: {photo}");
+        assert!(
+            ["verified", "processed"].contains(&photo["status"].as_str().unwrap_or("")),
+            "round {round}: {photo}"
+        );
+        // ...and while its variants are being made.
+        server
+            .kill_and_restart(Duration::from_millis(kill_after_ms / 4))
+            .await;
         done.push((id, bytes));
     }
-    // Every photo is whole: the original is the uploaded bytes, the variants decode.
+    // Every acknowledged photo ends processed, once, with its original whole.
     for (id, bytes) in &done {
-        for variant in ["original", "preview", "thumb"] {
-            let r = api
-                .req(reqwest::Method::GET, &format!("/photos/{id}/{variant}"))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), reqwest::StatusCode::FOUND, "{id} {variant}");
-            let url = r.headers()["location"].to_str().unwrap().to_owned();
-            let body = api
-                .http
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            if variant == "original" {
-                assert_eq!(body.as_ref(), bytes.as_slice(), "{id}");
-            } else {
-                image::load_from_memory(&body).unwrap();
-            }
+        api.processed(*id).await;
+        assert_eq!(
+            api.variant(*id, "original").await.as_slice(),
+            bytes.as_slice(),
+            "{id}"
+        );
+        for variant in ["preview", "thumb"] {
+            image::load_from_memory(&api.variant(*id, variant).await).unwrap();
         }
+        let trail = api
+            .get(&format!(
+                "/audit?entity_type=photo&entity_id={id}&limit=100"
+            ))
+            .await;
+        let processed = trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "photo.process")
+            .count();
+        assert_eq!(processed, 1, "{id}: {trail}");
     }
+}
+
+#[tokio::test]
+async fn a_verified_photo_waits_for_its_variants_through_a_restart() {
+    // A replica that makes no variants: the photo stays verified.
+    let mut server = Process::spawn_with(
+        env!("CARGO_BIN_EXE_anjian"),
+        &[("ANJIAN_PHOTO_WORKERS", "0")],
+    )
+    .await;
+    let api = Api::login(&server).await;
+    let bytes = noisy_jpeg(1600, 1200, 7);
+    let id = Uuid::now_v7();
+    upload(&api, id, &bytes).await;
+    let photo = api.complete(id).await;
+    assert_eq!(photo["status"], "verified", "{photo}");
+    assert_eq!(photo["variants"], json!(["original"]));
+    // The original is there from verification on; the rest is not ready.
+    assert_eq!(
+        api.variant(id, "original").await.as_slice(),
+        bytes.as_slice()
+    );
+    let r = api
+        .req(reqwest::Method::GET, &format!("/photos/{id}/preview"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CONFLICT);
+    assert_eq!(r.headers()["retry-after"], "2");
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "not_ready");
+    let url = format!("{}/metrics", server.url());
+    let metrics = |api: &Api| {
+        let req = api.http.get(&url);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let m = metrics(&api).await;
+    assert!(m.contains("anjian_photo_queue_depth 1"), "{m}");
+    // Restarted with workers, the queue is drained.
+    server.kill();
+    server.env.clear();
+    server.restart().await;
+    let photo = api.processed(id).await;
+    assert_eq!(photo["variants"], json!(["original", "preview", "thumb"]));
+    image::load_from_memory(&api.variant(id, "thumb").await).unwrap();
+    let m = metrics(&api).await;
+    assert!(m.contains("anjian_photo_queue_depth 0"), "{m}");
 }
 
 #[tokio::test]

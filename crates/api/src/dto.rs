@@ -606,7 +606,7 @@ impl HazardOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhotoOut {
     pub id: Uuid,
-    /// `pending_upload` | `processed`.
+    /// `pending_upload` | `verified` | `processed`.
     pub status: String,
     pub sha256: String,
     pub size: i64,
@@ -616,7 +616,8 @@ pub struct PhotoOut {
     pub height: Option<i64>,
     /// Only for inspectors, office and admin.
     pub gps: Option<Location>,
-    /// What `GET /photos/{id}/{variant}` serves: all three once processed.
+    /// What `GET /photos/{id}/{variant}` serves now: `original` from
+    /// `verified` on, `preview` and `thumb` too once `processed`.
     pub variants: Vec<String>,
     pub version: i64,
 }
@@ -635,11 +636,10 @@ impl PhotoOut {
             sha256: p.sha256,
             size: p.size,
             content_type: p.content_type,
-            variants: if *p.status == anjian_domain::photo::PhotoStatus::Processed {
-                ["original", "preview", "thumb"].map(String::from).to_vec()
-            } else {
-                Vec::new()
-            },
+            variants: anjian_domain::photo::Variant::existing(*p.status)
+                .into_iter()
+                .map(|v| v.as_str().to_owned())
+                .collect(),
             status: p.status.as_str().to_owned(),
             taken_at: p.taken_at,
             width: p.width,

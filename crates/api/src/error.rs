@@ -143,6 +143,10 @@ pub fn message(code: ErrorCode, lang: Lang) -> &'static str {
             "Image too large (at most 25 MB and 50 megapixels)",
         ),
         ErrorCode::NotUploaded => ("照片尚未上传", "The photo's bytes have not arrived yet"),
+        ErrorCode::NotReady => (
+            "照片正在处理，请稍后再试",
+            "The photo is being processed; try again shortly",
+        ),
         ErrorCode::SeqReused => (
             "该序号已用于另一条修改",
             "This sequence number was already used for a different change",

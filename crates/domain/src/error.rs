@@ -105,13 +105,14 @@ pub enum ErrorCode {
     NotAnImage,
     ImageTooLarge,
     NotUploaded,
+    NotReady,
     SeqReused,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -132,6 +133,7 @@ impl ErrorCode {
         ErrorCode::NotAnImage,
         ErrorCode::ImageTooLarge,
         ErrorCode::NotUploaded,
+        ErrorCode::NotReady,
         ErrorCode::SeqReused,
         ErrorCode::Internal,
     ];
@@ -159,6 +161,7 @@ impl ErrorCode {
             ErrorCode::NotAnImage => "not_an_image",
             ErrorCode::ImageTooLarge => "image_too_large",
             ErrorCode::NotUploaded => "not_uploaded",
+            ErrorCode::NotReady => "not_ready",
             ErrorCode::SeqReused => "seq_reused",
             ErrorCode::Internal => "internal",
         }

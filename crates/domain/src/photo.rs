@@ -15,10 +15,69 @@ use crate::enterprise::closed_enum;
 use crate::{Role, Scope};
 
 closed_enum!(
-    /// Where a photo is in its upload: declared and waiting for verified
-    /// bytes, or processed (bytes verified, variants made).
-    PhotoStatus { PendingUpload => "pending_upload", Processed => "processed" }
+    /// Where a photo is in its upload: declared and waiting for its bytes;
+    /// verified (size, SHA-256, format and dimensions checked, the original
+    /// stored durably: the phone may delete its copy); processed (every
+    /// variant made).
+    PhotoStatus {
+        PendingUpload => "pending_upload",
+        Verified => "verified",
+        Processed => "processed",
+    }
 );
+
+impl PhotoStatus {
+    /// Whether the bytes arrived and passed their checks.
+    pub fn has_bytes(self) -> bool {
+        self != PhotoStatus::PendingUpload
+    }
+}
+
+closed_enum!(
+    /// What `GET /photos/{id}/{variant}` serves: the uploaded bytes, or a
+    /// re-encoded JPEG without metadata.
+    Variant { Original => "original", Preview => "preview", Thumb => "thumb" }
+);
+
+/// Why a variant can't be served yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotServable {
+    /// No bytes arrived (`not_uploaded`).
+    NotUploaded,
+    /// The bytes are verified and the variant is being made (`not_ready`).
+    NotReady,
+}
+
+impl Variant {
+    /// The variants made after verification, by the processing queue.
+    pub const MADE: [Variant; 2] = [Variant::Preview, Variant::Thumb];
+
+    /// Whether the variant exists for a photo in `status`: the original from
+    /// `verified` on, the others once `processed`.
+    pub fn servable(self, status: PhotoStatus) -> Result<(), NotServable> {
+        match (status, self) {
+            (PhotoStatus::PendingUpload, _) => Err(NotServable::NotUploaded),
+            (PhotoStatus::Verified, Variant::Original) | (PhotoStatus::Processed, _) => Ok(()),
+            (PhotoStatus::Verified, _) => Err(NotServable::NotReady),
+        }
+    }
+
+    /// The variants that exist for a photo in `status`.
+    pub fn existing(status: PhotoStatus) -> Vec<Variant> {
+        Variant::ALL
+            .iter()
+            .copied()
+            .filter(|v| v.servable(status).is_ok())
+            .collect()
+    }
+}
+
+/// When a failed attempt to make a photo's variants is tried again: after
+/// 2^attempts seconds (the first retry after 2 s), at most an hour apart, so a
+/// passing fault clears quickly and a lasting one costs little.
+pub fn retry_delay(attempts: u32) -> chrono::Duration {
+    chrono::Duration::seconds(1_i64 << attempts.clamp(1, 12)).min(chrono::Duration::hours(1))
+}
 
 closed_enum!(
     /// The kind of record a photo is listed by.
@@ -161,6 +220,37 @@ impl Viewer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_original_is_served_from_verification_and_the_rest_once_processed() {
+        use PhotoStatus::*;
+        assert_eq!(
+            Variant::Original.servable(PendingUpload),
+            Err(NotServable::NotUploaded)
+        );
+        assert_eq!(Variant::Original.servable(Verified), Ok(()));
+        assert_eq!(
+            Variant::Preview.servable(Verified),
+            Err(NotServable::NotReady)
+        );
+        assert_eq!(Variant::Thumb.servable(Processed), Ok(()));
+        assert_eq!(Variant::existing(Verified), vec![Variant::Original]);
+        assert_eq!(Variant::existing(Processed).len(), 3);
+        assert!(Variant::existing(PendingUpload).is_empty());
+    }
+
+    #[test]
+    fn failed_processing_is_retried_ever_later_but_within_the_hour() {
+        assert_eq!(retry_delay(0).num_seconds(), 2);
+        assert_eq!(retry_delay(1).num_seconds(), 2);
+        assert_eq!(retry_delay(3).num_seconds(), 8);
+        assert_eq!(retry_delay(40).num_seconds(), 3600);
+        let mut last = retry_delay(1);
+        for n in 2..30 {
+            assert!(retry_delay(n) >= last);
+            last = retry_delay(n);
+        }
+    }
 
     #[test]
     fn an_attached_photo_follows_its_record_not_its_declarer() {

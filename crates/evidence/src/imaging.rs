@@ -200,6 +200,44 @@ fn jpeg_complete(b: &[u8]) -> bool {
     false
 }
 
+/// What verification learns of accepted bytes, without decoding a pixel.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub format: Format,
+    /// As displayed: after EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    pub taken_at: Option<TakenAt>,
+    /// `(lat, lon)` in degrees.
+    pub gps: Option<(f64, f64)>,
+}
+
+/// Verifies bytes as a photo: a known format, dimensions within the caps, a
+/// JPEG complete from SOI to EOI, and what its EXIF says. Reads headers and
+/// markers only (about a millisecond for a phone photo), so it runs before
+/// the upload is acknowledged; the variants are made later.
+pub fn verify(bytes: &[u8]) -> Result<Checked, ImageError> {
+    let header = inspect(bytes)?;
+    let meta = read_exif(bytes);
+    let (width, height) = oriented(&header, &meta);
+    Ok(Checked {
+        format: header.format,
+        width,
+        height,
+        taken_at: meta.taken_at,
+        gps: meta.gps,
+    })
+}
+
+/// Width and height as displayed, after EXIF orientation.
+fn oriented(header: &Header, meta: &Meta) -> (u32, u32) {
+    if matches!(meta.orientation, Some(5..=8)) {
+        (header.height, header.width)
+    } else {
+        (header.width, header.height)
+    }
+}
+
 /// Decodes (through the path that checks the allocation limit), orients,
 /// resizes and re-encodes. CPU-bound: call it from a blocking thread.
 pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
@@ -217,11 +255,7 @@ fn process_inspected(bytes: &[u8], header: Header) -> Result<Processed, ImageErr
         .orientation
         .and_then(image::metadata::Orientation::from_exif)
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let (width, height) = if matches!(meta.orientation, Some(5..=8)) {
-        (header.height, header.width)
-    } else {
-        (header.width, header.height)
-    };
+    let (width, height) = oriented(&header, &meta);
     Ok(Processed {
         format: header.format,
         width,

@@ -228,6 +228,28 @@ impl ObjectStore {
         .await
     }
 
+    /// Stores `bytes` whose SHA-256 (hex) the caller computed; the store
+    /// checks them against it. With `only_new`, an existing object is kept.
+    pub async fn put_hashed(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        sha256_hex: &str,
+        content_type: &str,
+        only_new: bool,
+    ) -> Result<bool, StoreError> {
+        let size = bytes.len() as i64;
+        self.put_body(
+            key,
+            ByteStream::from(bytes),
+            size,
+            sha256_hex,
+            content_type,
+            only_new,
+        )
+        .await
+    }
+
     /// Stores the file at `path` (streamed from disk), whose SHA-256 is known.
     pub async fn put_file(
         &self,

@@ -20,7 +20,8 @@ use crate::{FieldClient, s};
 /// What an upload round achieved.
 #[derive(Debug, Clone, Default)]
 pub struct UploadReport {
-    /// Verified and processed by the server in this round.
+    /// Verified by the server in this round: its original is stored durably,
+    /// so the device may delete its copy (the variants follow on the server).
     pub uploaded: usize,
     /// Refused by the server: `(photo, code)`. Kept on the device, not retried.
     pub refused: Vec<(Uuid, String)>,
@@ -30,6 +31,12 @@ pub struct UploadReport {
     pub retries: usize,
     /// Uploads that went through the API because the store was unreachable.
     pub via_api: usize,
+}
+
+/// Whether an answer says the server holds the photo's bytes, checked:
+/// `verified` (variants on their way) or `processed`.
+fn has_bytes(b: &Value) -> bool {
+    matches!(b["status"].as_str(), Some("verified" | "processed"))
 }
 
 /// Where one attempt at a photo got to.
@@ -183,7 +190,7 @@ impl FieldClient {
             })
             .await;
         let upload = match declared {
-            Ok((st, b)) if st == reqwest::StatusCode::OK && b["status"] == "processed" => {
+            Ok((st, b)) if st == reqwest::StatusCode::OK && has_bytes(&b) => {
                 return Step::Done;
             }
             Ok((st, b)) if st == reqwest::StatusCode::CREATED => b["upload"].clone(),
@@ -246,7 +253,7 @@ impl FieldClient {
             })
             .await;
         match completed {
-            Ok((st, _)) if st.is_success() => Step::Done,
+            Ok((st, b)) if st.is_success() && has_bytes(&b) => Step::Done,
             Ok((st, b)) if st == reqwest::StatusCode::UNPROCESSABLE_ENTITY => {
                 let code = b["error"]["code"].as_str().unwrap_or("refused").to_owned();
                 if code == "checksum_mismatch" {

@@ -31,6 +31,11 @@ pub struct Photos {
     pub upload_ttl: std::time::Duration,
     /// Lifetime of a presigned download URL.
     pub download_ttl: std::time::Duration,
+    /// Wakes a variant worker when a completion queued bytes.
+    pub queue: std::sync::Arc<tokio::sync::Notify>,
+    /// How long a worker holds a queued photo before another may take it
+    /// over: far longer than making the variants of the largest photo takes.
+    pub variant_lease: std::time::Duration,
 }
 
 /// Why a photo could not be completed.
@@ -48,6 +53,9 @@ pub enum PhotoError {
     ImageTooLarge(String),
     #[error("no bytes have arrived")]
     NotUploaded,
+    /// The bytes are verified and the variant is being made.
+    #[error("the variant is being made")]
+    NotReady,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -61,6 +69,7 @@ impl PhotoError {
             PhotoError::NotAnImage(_) => ErrorCode::NotAnImage,
             PhotoError::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
             PhotoError::NotUploaded => ErrorCode::NotUploaded,
+            PhotoError::NotReady => ErrorCode::NotReady,
             PhotoError::Store(_) => ErrorCode::Unavailable,
         }
     }
@@ -75,8 +84,9 @@ impl From<ImageError> for PhotoError {
     }
 }
 
-/// A completed photo and how its completion ended: `processed` (bytes new
-/// here), `deduplicated` (bytes already stored), `already_processed`.
+/// A completed photo and how its completion ended: `verified` (bytes
+/// checked and stored, variants queued), `processed` (bytes the caller may
+/// already see: nothing to wait for), `already_verified` (a repeat).
 #[derive(Debug)]
 pub struct Completed {
     pub photo: photo::Model,
@@ -93,8 +103,12 @@ pub async fn uploadable(db: &Db, user: &User, id: Uuid) -> Result<photo::Model, 
     Ok(p)
 }
 
-/// Verifies the uploaded bytes (size and SHA-256, computed here), processes
-/// them and makes the photo `processed`. Safe to repeat, also concurrently.
+/// Verifies the uploaded bytes — size and SHA-256 computed here, format,
+/// dimensions and structure read from the headers — stores the original
+/// durably and records the photo `verified`, its variants queued; the phone
+/// may delete its copy on this answer. Bytes the caller may already see as a
+/// processed photo make it `processed` at once. Safe to repeat, also
+/// concurrently.
 #[tracing::instrument(name = "photo.complete", skip_all, fields(user.id = %user.user.id, photo.id = %id, outcome = tracing::field::Empty))]
 pub async fn complete(
     ph: &Photos,
@@ -109,8 +123,8 @@ pub async fn complete(
         Ok(Completed { photo, outcome })
     };
     let p = uploadable(db, user, id).await?;
-    if *p.status == PhotoStatus::Processed {
-        return done(p, "already_processed");
+    if p.status.has_bytes() {
+        return done(p, "already_verified");
     }
     let staging = keys::staging(&id);
     let _held = ph.processor.admit(p.size.max(0) as u64).await;
@@ -119,8 +133,8 @@ pub async fn complete(
         Err(StoreError::NotFound) => {
             // A completion running alongside may have finished and dropped the upload.
             let now = visible(db, user, id).await?;
-            if *now.status == PhotoStatus::Processed {
-                return done(now, "already_processed");
+            if now.status.has_bytes() {
+                return done(now, "already_verified");
             }
             return Err(PhotoError::NotUploaded);
         }
@@ -134,48 +148,217 @@ pub async fn complete(
         drop_staging(ph, &staging).await;
         return Err(PhotoError::ChecksumMismatch("sha256"));
     }
-    let verified = if repo::stored(db, &p.sha256).await?.is_some() {
-        None
-    } else {
-        let made = match ph.processor.run(bytes.clone()).await {
-            Ok(d) => d,
-            Err(e) => {
-                drop_staging(ph, &staging).await;
-                return Err(e.into());
-            }
-        };
-        let sha = &p.sha256;
-        // Variants first, the original last: its presence means the set is
-        // whole. The original is the bytes we hashed, not a copy of the staging
-        // key, which could have been written again since we read it.
-        let objects = [
-            (
-                keys::variant("preview", sha),
-                made.preview.into(),
-                "image/jpeg",
-            ),
-            (keys::variant("thumb", sha), made.thumb.into(), "image/jpeg"),
-            (keys::original(sha), bytes, made.format.mime()),
-        ];
-        for (key, body, content_type) in objects {
-            ph.store.put(&key, body, content_type, true).await?;
-        }
-        Some(Verified {
-            content_type: made.format.mime().to_owned(),
-            width: i64::from(made.width),
-            height: i64::from(made.height),
-            taken_at: made.taken_at.and_then(|t| taken_at(t, tz)),
-            gps: made.gps,
-        })
+    let checked = {
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || anjian_evidence::imaging::verify(&bytes))
+            .await
+            .map_err(|e| Error::internal(anyhow::anyhow!("verification task: {e}")))?
     };
-    let outcome = if verified.is_some() {
+    let checked = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            drop_staging(ph, &staging).await;
+            return Err(e.into());
+        }
+    };
+    // The original is the bytes we hashed, not a copy of the staging key,
+    // which could have been written again since we read it. Stored bytes of
+    // the same hash are the same bytes: kept as they are.
+    let mime = checked.format.mime();
+    ph.store
+        .put_hashed(&keys::original(&p.sha256), bytes, &p.sha256, mime, true)
+        .await?;
+    let verified = Verified {
+        content_type: mime.to_owned(),
+        width: i64::from(checked.width),
+        height: i64::from(checked.height),
+        taken_at: checked.taken_at.and_then(|t| taken_at(t, tz)),
+        gps: checked.gps,
+    };
+    let m = match record_verified(db, actor, user, id, verified).await {
+        Err(PhotoError::Domain(Error::VersionMismatch { .. })) => {
+            // A completion running alongside recorded it first.
+            let now = visible(db, user, id).await?;
+            if !now.status.has_bytes() {
+                return Err(Error::Conflict("photo".into()).into());
+            }
+            drop_staging(ph, &staging).await;
+            return done(now, "already_verified");
+        }
+        other => other?,
+    };
+    if *m.status == PhotoStatus::Verified {
+        ph.queue.notify_one();
+    }
+    drop_staging(ph, &staging).await;
+    let outcome = if *m.status == PhotoStatus::Processed {
         "processed"
     } else {
-        "deduplicated"
+        "verified"
     };
-    let m = repo::mark_processed(db, actor, id, verified).await?;
-    drop_staging(ph, &staging).await;
     done(m, outcome)
+}
+
+/// Records verified bytes for the photo `id` in one transaction: the stored
+/// object (once per hash), the photo `verified` with its variants queued, or
+/// `processed` when `user` may already see a processed photo of these bytes.
+async fn record_verified(
+    db: &Db,
+    actor: Actor,
+    user: &User,
+    id: Uuid,
+    v: Verified,
+) -> Result<photo::Model, PhotoError> {
+    let mut tx = db.write(actor).await?;
+    let before = repo::find_for_update(&tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if before.status.has_bytes() {
+        return Ok(before);
+    }
+    let o = repo::record_stored(&mut tx, &before.sha256, before.size, v).await?;
+    let scope = user.scope();
+    let viewer = repo::viewer(user, &scope);
+    let seen = repo::seen_bytes(&tx, &viewer, &before.sha256, before.size).await?;
+    let status = if seen.is_some() && o.variants_at.is_some() {
+        PhotoStatus::Processed
+    } else {
+        PhotoStatus::Verified
+    };
+    let m = repo::set_bytes(&mut tx, &before, &o, status).await?;
+    if status == PhotoStatus::Verified {
+        anjian_store::repo::photo_jobs::enqueue(&tx, &before.sha256).await?;
+    }
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// What one turn of a variant worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// Nothing was due.
+    Idle,
+    /// The variants of these bytes exist now; so many photos became `processed`.
+    Made { sha256: String, photos: usize },
+    /// The attempt failed; the bytes are queued again for later.
+    Failed { sha256: String },
+}
+
+/// Takes the queued photo due first, makes its variants and records them
+/// (every verified photo of the bytes becomes `processed`); a failure gives
+/// the row back with a later retry time. `holder` names this worker.
+#[tracing::instrument(name = "photo.variants", skip_all, fields(worker = holder,
+    sha256 = tracing::field::Empty, attempt = tracing::field::Empty, outcome = tracing::field::Empty))]
+pub async fn make_variants(ph: &Photos, db: &Db, holder: &str) -> Result<Turn, Error> {
+    let lease = chrono::Duration::from_std(ph.variant_lease).unwrap_or(chrono::Duration::MAX);
+    let tx = db.write(Actor::system()).await?;
+    let taken = anjian_store::repo::photo_jobs::take(&tx, holder, lease).await?;
+    tx.commit().await?;
+    let Some(job) = taken else {
+        return Ok(Turn::Idle);
+    };
+    let span = tracing::Span::current();
+    span.record("sha256", job.sha256.as_str());
+    span.record("attempt", job.attempts);
+    match variants_of(ph, db, &job.sha256).await {
+        Ok(()) => {
+            let mut tx = db.write(Actor::system()).await?;
+            let done = repo::variants_made(&mut tx, &job.sha256).await?;
+            tx.commit().await?;
+            span.record("outcome", "made");
+            Ok(Turn::Made {
+                sha256: job.sha256,
+                photos: done.len(),
+            })
+        }
+        Err(e) => {
+            let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+            let retry_at = Utc::now() + anjian_domain::photo::retry_delay(attempts);
+            tracing::warn!(sha256 = job.sha256, error = %e, %retry_at, "variants not made; queued again");
+            let tx = db.write(Actor::system()).await?;
+            anjian_store::repo::photo_jobs::release(
+                &tx,
+                &job.sha256,
+                holder,
+                retry_at,
+                &e.to_string(),
+            )
+            .await?;
+            tx.commit().await?;
+            span.record("outcome", "failed");
+            Ok(Turn::Failed { sha256: job.sha256 })
+        }
+    }
+}
+
+/// Makes and stores the variants of the stored bytes `sha256` (again, if
+/// an earlier attempt stored some: they come out the same).
+async fn variants_of(ph: &Photos, db: &Db, sha256: &str) -> Result<(), PhotoError> {
+    let o = repo::stored(db, sha256)
+        .await?
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("queued bytes {sha256} have no record")))?;
+    let made_keys = anjian_domain::photo::Variant::MADE.map(|v| keys::variant(v.as_str(), sha256));
+    if o.variants_at.is_some() {
+        // Bytes already processed for another photo: nothing to make while
+        // the variants are still there.
+        let mut all = true;
+        for key in &made_keys {
+            all &= ph.store.exists(key).await?;
+        }
+        if all {
+            return Ok(());
+        }
+    }
+    let _held = ph.processor.admit(o.size.max(0) as u64).await;
+    let bytes = ph
+        .store
+        .get(&keys::original(sha256), o.size.max(0) as u64)
+        .await?;
+    let made = ph.processor.run(bytes).await?;
+    let [preview, thumb] = made_keys;
+    for (key, body) in [(preview, made.preview), (thumb, made.thumb)] {
+        ph.store.put(&key, body.into(), "image/jpeg", false).await?;
+    }
+    Ok(())
+}
+
+/// How many photos wait for their variants, and since when the oldest.
+pub async fn queue_depth(db: &Db) -> Result<(u64, Option<DateTime<Utc>>), Error> {
+    anjian_store::repo::photo_jobs::depth(db).await
+}
+
+/// Starts `workers` variant workers (none: this replica leaves the queue to
+/// others): each takes queued photos one at a
+/// time, and waits for a completion's signal (or a second, for retries and
+/// rows another replica queued) when nothing is due. Dropping the set stops
+/// them; a row taken by a worker stopped mid-way is taken again when its
+/// lease runs out.
+pub fn spawn_workers(ph: &Photos, db: &Db, workers: usize) -> tokio::task::JoinSet<()> {
+    let replica = Uuid::now_v7();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..workers {
+        let (ph, db) = (ph.clone(), db.clone());
+        let holder = format!("{replica}/{n}");
+        tasks.spawn(async move {
+            loop {
+                let idle = match make_variants(&ph, &db, &holder).await {
+                    Ok(Turn::Idle) => true,
+                    Ok(_) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "variant worker could not reach the queue");
+                        true
+                    }
+                };
+                if idle {
+                    tokio::select! {
+                        () = ph.queue.notified() => {}
+                        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        });
+    }
+    tasks
 }
 
 /// The instant a camera's local time stands for: with its recorded offset, or
@@ -376,6 +559,33 @@ pub async fn visible(db: &Db, user: &User, id: Uuid) -> Result<photo::Model, Err
     } else {
         Err(Error::NotFound)
     }
+}
+
+/// The photo and the object key of its `variant`, when `user` may have it
+/// and it exists: 404 out of sight, 403 for an original an enterprise user
+/// asks for, `not_uploaded` before any bytes, `not_ready` while the variant is
+/// being made.
+pub async fn variant(
+    db: &Db,
+    user: &User,
+    id: Uuid,
+    variant: anjian_domain::photo::Variant,
+) -> Result<(photo::Model, String), PhotoError> {
+    use anjian_domain::photo::{NotServable, Variant};
+    let p = visible(db, user, id).await?;
+    if variant == Variant::Original && !may_see_original(user) {
+        return Err(Error::Forbidden.into());
+    }
+    match variant.servable(*p.status) {
+        Ok(()) => {}
+        Err(NotServable::NotUploaded) => return Err(PhotoError::NotUploaded),
+        Err(NotServable::NotReady) => return Err(PhotoError::NotReady),
+    }
+    let key = match variant {
+        Variant::Original => keys::original(&p.sha256),
+        v => keys::variant(v.as_str(), &p.sha256),
+    };
+    Ok((p, key))
 }
 
 /// Whether `user`, who sees a photo, may also have its original bytes (EXIF

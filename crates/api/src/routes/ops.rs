@@ -63,11 +63,27 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    // The variant queue, as the database has it (shared by every replica).
+    match anjian_usecases::photos::queue_depth(&state.db).await {
+        Ok((depth, oldest)) => {
+            let age = oldest.map_or(0, |t| (chrono::Utc::now() - t).num_seconds().max(0));
+            text.push_str(&format!(
+                "# HELP anjian_photo_queue_depth Photos verified and waiting for their variants.\n\
+                 # TYPE anjian_photo_queue_depth gauge\n\
+                 anjian_photo_queue_depth {depth}\n\
+                 # HELP anjian_photo_queue_oldest_seconds Age of the oldest entry of the variant queue.\n\
+                 # TYPE anjian_photo_queue_oldest_seconds gauge\n\
+                 anjian_photo_queue_oldest_seconds {age}\n"
+            ));
+        }
+        Err(e) => tracing::warn!(error = %e, "variant queue depth unreadable"),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
 }

@@ -4,7 +4,7 @@
 //! metadata, and variants by short-lived presigned GET.
 
 use anjian_domain::ErrorCode;
-use anjian_domain::photo::PhotoStatus::Processed;
+use anjian_domain::photo::Variant;
 use anjian_evidence::imaging::MAX_BYTES;
 use anjian_evidence::{StoreError, keys};
 use anjian_store::entity::photo;
@@ -76,7 +76,7 @@ pub async fn declare(
         state.settings.max_pending_photos,
     )
     .await?;
-    if *m.status == Processed {
+    if m.status.has_bytes() {
         let body = DeclaredPhotoOut {
             photo: out(&auth, m),
             upload: None,
@@ -123,7 +123,7 @@ pub async fn upload(
 ) -> ApiResult<StatusCode> {
     let ph = photos(&state)?;
     let p = usecase::uploadable(&state.db, &auth.user, id).await?;
-    if *p.status == Processed {
+    if p.status.has_bytes() {
         return Ok(StatusCode::NO_CONTENT);
     }
     tokio::fs::create_dir_all(&ph.spool_dir)
@@ -183,8 +183,11 @@ async fn spool_body(req: Request, path: &std::path::Path, size: i64) -> ApiResul
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Verifies the uploaded bytes (size and SHA-256, computed here), processes
-/// them and makes the photo `processed`. Safe to repeat.
+/// Verifies the uploaded bytes (size and SHA-256 computed here, format,
+/// dimensions and structure), stores the original durably and answers
+/// `verified`: the phone may delete its copy. The variants are made after the
+/// answer; the photo becomes `processed` when they exist. Bytes the caller may
+/// already see as a processed photo answer `processed` at once. Safe to repeat.
 #[utoipa::path(post, path = "/photos/{id}/complete", tag = "photos", params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = PhotoOut),
@@ -216,6 +219,10 @@ pub async fn complete(
     }
 }
 
+/// When to ask again for a variant being made: a phone photo's variants
+/// take a fraction of a second once a worker is free.
+const NOT_READY_RETRY_SECS: u64 = 2;
+
 /// The answer to a failed completion.
 fn photo_err(e: PhotoError) -> ApiError {
     match e {
@@ -228,6 +235,10 @@ fn photo_err(e: PhotoError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code())
         }
         PhotoError::NotUploaded => ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded),
+        PhotoError::NotReady => ApiError {
+            retry_after: Some(NOT_READY_RETRY_SECS),
+            ..ApiError::new(StatusCode::CONFLICT, ErrorCode::NotReady)
+        },
         PhotoError::Store(e) => store_err(e),
     }
 }
@@ -250,7 +261,7 @@ pub async fn get(
     responses(
         (status = 302, description = "Location: a presigned URL of the bytes"),
         (status = 403, body = ErrorEnvelope, description = "originals are not for enterprise users"),
-        (status = 409, body = ErrorEnvelope, description = "not_uploaded: not processed yet")))]
+        (status = 409, body = ErrorEnvelope, description = "not_uploaded: no bytes arrived; not_ready: the variant is being made (Retry-After)")))]
 pub async fn variant(
     State(state): State<AppState>,
     auth: Auth,
@@ -258,26 +269,19 @@ pub async fn variant(
 ) -> ApiResult<Response> {
     let ph = photos(&state)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
-    if !["original", "preview", "thumb"].contains(&variant.as_str()) {
+    let Some(variant) = Variant::parse(&variant) else {
         return Err(ApiError::not_found());
-    }
-    let p = usecase::visible(&state.db, &auth.user, id).await?;
-    if variant == "original" && !usecase::may_see_original(&auth.user) {
-        return Err(ApiError::forbidden());
-    }
-    if *p.status != Processed {
-        return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::NotUploaded));
-    }
-    let (key, content_type, ext) = if variant == "original" {
-        let ext = match p.content_type.as_str() {
-            "image/png" => "png",
-            "image/webp" => "webp",
-            _ => "jpg",
-        };
-        (keys::original(&p.sha256), p.content_type.as_str(), ext)
-    } else {
-        (keys::variant(&variant, &p.sha256), "image/jpeg", "jpg")
     };
+    let (p, key) = usecase::variant(&state.db, &auth.user, id, variant)
+        .await
+        .map_err(photo_err)?;
+    let (content_type, ext) = match (variant, p.content_type.as_str()) {
+        (Variant::Original, "image/png") => ("image/png", "png"),
+        (Variant::Original, "image/webp") => ("image/webp", "webp"),
+        (Variant::Original, t) => (t, "jpg"),
+        _ => ("image/jpeg", "jpg"),
+    };
+    let variant = variant.as_str();
     let disposition = format!("inline; filename=\"{id}-{variant}.{ext}\"");
     let url = ph
         .store

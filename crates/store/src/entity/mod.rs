@@ -439,6 +439,30 @@ pub mod stored_object {
         pub taken_at: Option<DateTimeUtc>,
         pub gps_lat: Option<f64>,
         pub gps_lon: Option<f64>,
+        /// When `preview` and `thumb` were made; `None` while they are queued.
+        pub variants_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+/// Stored objects waiting for their variants: the durable processing queue.
+pub mod photo_job {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "photo_jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sha256: String,
+        pub enqueued_at: DateTimeUtc,
+        /// Attempts started, the one under way included.
+        pub attempts: i64,
+        /// Not to be taken before this time (a retry backs off).
+        pub next_at: DateTimeUtc,
+        pub lease_holder: Option<String>,
+        /// The holder's claim ends here; after it another worker may take the row.
+        pub lease_until: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
     }
     no_relations!();
 }

@@ -90,14 +90,19 @@ pub async fn insert_declared(
         version: 1,
     };
     if let Some(o) = stored {
-        apply_stored(&mut m, &o, now);
+        apply_stored(&mut m, &o, Processed, now);
     }
     tx.insert("photo.declare", m).await
 }
 
 /// What verified bytes say, copied onto a photo of those bytes.
-fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Utc>) {
-    m.status = Processed.into();
+fn apply_stored(
+    m: &mut photo::Model,
+    o: &stored_object::Model,
+    status: PhotoStatus,
+    now: DateTime<Utc>,
+) {
+    m.status = status.into();
     m.content_type = o.content_type.clone();
     m.width = Some(o.width);
     m.height = Some(o.height);
@@ -105,7 +110,7 @@ fn apply_stored(m: &mut photo::Model, o: &stored_object::Model, now: DateTime<Ut
     m.gps_lat = o.gps_lat;
     m.gps_lon = o.gps_lon;
     m.uploaded_at = Some(now);
-    m.processed_at = Some(now);
+    m.processed_at = (status == Processed).then_some(now);
 }
 
 /// Who `user` is to the photo rules of the domain.
@@ -163,7 +168,7 @@ pub async fn stored(db: &Db, sha256: &str) -> Result<Option<stored_object::Model
         .map_err(db_err)
 }
 
-/// What processing found, for [`mark_processed`].
+/// What verification found in the bytes.
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub content_type: String,
@@ -173,72 +178,101 @@ pub struct Verified {
     pub gps: Option<(f64, f64)>,
 }
 
-/// Records the stored object (once per SHA-256) and makes the photo
-/// `processed`, in one transaction. Already processed (also by a completion
-/// that ran alongside and won the race): returned as it is.
-pub async fn mark_processed(
-    db: &Db,
-    actor: Actor,
-    id: Uuid,
-    v: Option<Verified>,
-) -> Result<photo::Model> {
-    match mark_processed_once(db, actor, id, v).await {
-        Err(Error::VersionMismatch { .. }) => {
-            let p = photo::Entity::find_by_id(id)
-                .one(db.conn())
-                .await
-                .map_err(db_err)?
-                .ok_or(Error::NotFound)?;
-            if *p.status == Processed {
-                Ok(p)
-            } else {
-                Err(Error::Conflict("photo".into()))
-            }
-        }
-        other => other,
-    }
+/// The photo `id` read inside `tx`, to be changed.
+pub async fn find_for_update(tx: &WriteTx, id: Uuid) -> Result<Option<photo::Model>> {
+    find(tx, id).await
 }
 
-async fn mark_processed_once(
-    db: &Db,
-    actor: Actor,
-    id: Uuid,
-    v: Option<Verified>,
+/// Records verified bytes once per SHA-256 (a second verification of the
+/// same bytes keeps the first record) and returns the record.
+pub async fn record_stored(
+    tx: &mut WriteTx,
+    sha256: &str,
+    size: i64,
+    v: Verified,
+) -> Result<stored_object::Model> {
+    let row = stored_object::Model {
+        sha256: sha256.to_owned(),
+        size,
+        content_type: v.content_type,
+        width: v.width,
+        height: v.height,
+        stored_at: tx.now(),
+        taken_at: v.taken_at,
+        gps_lat: v.gps.map(|g| g.0),
+        gps_lon: v.gps.map(|g| g.1),
+        variants_at: None,
+    };
+    tx.insert_child_if_absent("photo.store", row).await?;
+    stored_object::Entity::find_by_id(sha256.to_owned())
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("stored object {sha256} vanished")))
+}
+
+/// The photo with what its stored bytes say, now in `status`.
+pub async fn set_bytes(
+    tx: &mut WriteTx,
+    before: &photo::Model,
+    o: &stored_object::Model,
+    status: PhotoStatus,
 ) -> Result<photo::Model> {
-    let mut tx = db.write(actor).await?;
-    let p = photo::Entity::find_by_id(id)
-        .one(tx.txn())
-        .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound)?;
-    if *p.status == Processed {
-        return Ok(p);
-    }
+    let mut after = before.clone();
+    apply_stored(&mut after, o, status, tx.now());
+    tx.update("photo.verify", before, after).await
+}
+
+/// Records that the variants of `sha256` exist: the stored object says so,
+/// every verified photo of those bytes becomes processed (a new version in
+/// the feed), and the queue row goes. Returns the photos it changed.
+pub async fn variants_made(tx: &mut WriteTx, sha256: &str) -> Result<Vec<photo::Model>> {
+    use crate::write::Child;
+    use sea_orm::sea_query::Expr;
     let now = tx.now();
-    if let Some(v) = v {
-        let row = stored_object::Model {
-            sha256: p.sha256.clone(),
-            size: p.size,
-            content_type: v.content_type,
-            width: v.width,
-            height: v.height,
-            stored_at: now,
-            taken_at: v.taken_at,
-            gps_lat: v.gps.map(|g| g.0),
-            gps_lon: v.gps.map(|g| g.1),
-        };
-        tx.insert_child_if_absent("photo.store", row).await?;
-    }
-    let o = stored_object::Entity::find_by_id(p.sha256.clone())
+    let before = stored_object::Entity::find_by_id(sha256.to_owned())
         .one(tx.txn())
         .await
         .map_err(db_err)?
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("stored object missing for {id}")))?;
-    let mut after = p.clone();
-    apply_stored(&mut after, &o, now);
-    let m = tx.update("photo.process", &p, after).await?;
-    tx.commit().await?;
-    Ok(m)
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("stored object {sha256} missing")))?;
+    if before.variants_at.is_none() {
+        stored_object::Entity::update_many()
+            .col_expr(stored_object::Column::VariantsAt, Expr::value(now))
+            .filter(stored_object::Column::Sha256.eq(sha256))
+            .exec(tx.txn())
+            .await
+            .map_err(db_err)?;
+        let after = stored_object::Model {
+            variants_at: Some(now),
+            ..before.clone()
+        };
+        let json = |m: &stored_object::Model| serde_json::to_value(m).map_err(Error::internal);
+        let (b, a) = (json(&before)?, json(&after)?);
+        tx.audit(
+            "photo.variants",
+            "stored_object",
+            before.audit_id(),
+            Some(b),
+            Some(a),
+        );
+    }
+    let waiting = photo::Entity::find()
+        .filter(photo::Column::Sha256.eq(sha256))
+        .filter(photo::Column::Status.eq(PhotoStatus::Verified.as_str()))
+        .all(tx.txn())
+        .await
+        .map_err(db_err)?;
+    let mut done = Vec::with_capacity(waiting.len());
+    for before in waiting {
+        let after = photo::Model {
+            status: Processed.into(),
+            processed_at: Some(now),
+            ..before.clone()
+        };
+        done.push(tx.update("photo.process", &before, after).await?);
+    }
+    crate::repo::photo_jobs::remove(tx, sha256).await?;
+    Ok(done)
 }
 
 /// Photos declared before `before` whose bytes never arrived.
@@ -271,6 +305,9 @@ pub async fn remove_pending(db: &Db, actor: Actor, id: Uuid) -> Result<bool> {
     Ok(true)
 }
 
+/// The statuses of photos whose bytes are stored.
+const WITH_BYTES: [&str; 2] = ["verified", "processed"];
+
 /// SHA-256 of every stored object on record.
 pub async fn stored_shas(db: &Db) -> Result<HashSet<String>> {
     let rows: Vec<String> = stored_object::Entity::find()
@@ -288,7 +325,7 @@ pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
     let used = Query::select()
         .column(photo::Column::Sha256)
         .from(photo::Entity)
-        .and_where(photo::Column::Status.eq(Processed.as_str()))
+        .and_where(photo::Column::Status.is_in(WITH_BYTES))
         .to_owned();
     stored_object::Entity::find()
         .select_only()
@@ -301,12 +338,12 @@ pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
         .map_err(db_err)
 }
 
-/// Forgets a stored object, unless a processed photo refers to it again.
+/// Forgets a stored object, unless a photo with bytes refers to it again.
 pub async fn forget_object(db: &Db, sha256: &str) -> Result<bool> {
     let mut tx = db.write(Actor::system()).await?;
     let used = photo::Entity::find()
         .filter(photo::Column::Sha256.eq(sha256))
-        .filter(photo::Column::Status.eq(Processed.as_str()))
+        .filter(photo::Column::Status.is_in(WITH_BYTES))
         .one(tx.txn())
         .await
         .map_err(db_err)?
@@ -320,6 +357,7 @@ pub async fn forget_object(db: &Db, sha256: &str) -> Result<bool> {
         .map_err(db_err)?;
     tx.delete_children("photo.forget", o.into_iter().collect())
         .await?;
+    crate::repo::photo_jobs::remove(&tx, sha256).await?;
     tx.commit().await?;
     Ok(true)
 }
