@@ -41,11 +41,10 @@ pub struct Embedded {
     presigned: S3Service,
 }
 
-fn service(root: &Path, key: KeyPair<'_>) -> std::io::Result<S3Service> {
-    let fs = s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+fn service(fs: crate::durable::Durable, key: KeyPair<'_>) -> S3Service {
     let mut b = S3ServiceBuilder::new(fs);
     b.set_auth(SimpleAuth::from_single(key.id, key.secret));
-    Ok(b.build())
+    b.build()
 }
 
 fn xml(status: StatusCode, body: &'static str) -> Response<Body> {
@@ -154,9 +153,11 @@ impl Embedded {
         presign: KeyPair<'_>,
     ) -> std::io::Result<Embedded> {
         std::fs::create_dir_all(root.join(bucket))?;
+        // One file system behind both faces.
+        let fs = crate::durable::Durable::new(root)?;
         Ok(Embedded {
-            full: service(root, full)?,
-            presigned: service(root, presign)?,
+            full: service(fs.clone(), full),
+            presigned: service(fs, presign),
         })
     }
 

@@ -2,6 +2,7 @@
 //! embedded server), and image processing that is safe on hostile input.
 #![forbid(unsafe_code)]
 
+mod durable;
 pub mod embedded;
 pub mod imaging;
 pub mod objects;
