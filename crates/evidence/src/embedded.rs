@@ -39,6 +39,72 @@ pub struct Embedded {
     full: S3Service,
     /// The presigned requests phones make, for the presigning key.
     presigned: S3Service,
+    /// Where the bucket's objects are files.
+    bucket_dir: std::path::PathBuf,
+    /// Where uploads are held while they are verified (same file system).
+    holding_dir: std::path::PathBuf,
+}
+
+/// An upload held for verification: its bytes can't change under it, and it
+/// becomes an object without a copy.
+#[derive(Debug)]
+pub struct Held {
+    path: std::path::PathBuf,
+    bucket_dir: std::path::PathBuf,
+}
+
+impl Held {
+    /// The held bytes, at most `max` of them.
+    pub async fn read(&self, max: u64) -> Result<bytes::Bytes, crate::StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || -> Result<bytes::Bytes, crate::StoreError> {
+            let len = std::fs::metadata(&path)
+                .map_err(|e| crate::StoreError::Failed(format!("held upload: {e}")))?
+                .len();
+            if len > max {
+                return Err(crate::StoreError::TooLarge(max));
+            }
+            std::fs::read(&path)
+                .map(bytes::Bytes::from)
+                .map_err(|e| crate::StoreError::Failed(format!("held upload: {e}")))
+        })
+        .await
+        .map_err(|e| crate::StoreError::Failed(format!("held upload: {e}")))?
+    }
+
+    /// Makes the held bytes the object `key` unless it exists (stored bytes
+    /// of a content-addressed key are the same bytes), flushed to disk:
+    /// `true` when they became it now.
+    pub async fn store_as(self, key: &str) -> Result<bool, crate::StoreError> {
+        let to = self.bucket_dir.join(key);
+        let from = self.path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+            let dir = to.parent().map(std::path::Path::to_path_buf);
+            if let Some(d) = &dir {
+                std::fs::create_dir_all(d)?;
+            }
+            let made = match std::fs::hard_link(&from, &to) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                Err(e) => return Err(e),
+            };
+            std::fs::remove_file(&from)?;
+            if let Some(d) = dir {
+                std::fs::File::open(d)?.sync_all()?;
+            }
+            Ok(made)
+        })
+        .await
+        .map_err(|e| crate::StoreError::Failed(format!("storing held upload: {e}")))?
+        .map_err(|e| crate::StoreError::Failed(format!("storing held upload: {e}")))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // Not stored: let go of the bytes (a no-op once `store_as` ran).
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 fn service(fs: crate::durable::Durable, key: KeyPair<'_>) -> S3Service {
@@ -153,11 +219,39 @@ impl Embedded {
         presign: KeyPair<'_>,
     ) -> std::io::Result<Embedded> {
         std::fs::create_dir_all(root.join(bucket))?;
+        // Beside the bucket, never a key of it; what a killed process held
+        // there is dropped at the next start.
+        let holding_dir = root.join(".anjian-holding");
+        let _ = std::fs::remove_dir_all(&holding_dir);
+        std::fs::create_dir_all(&holding_dir)?;
         // One file system behind both faces.
         let fs = crate::durable::Durable::new(root)?;
         Ok(Embedded {
             full: service(fs.clone(), full),
             presigned: service(fs, presign),
+            bucket_dir: root.join(bucket),
+            holding_dir,
+        })
+    }
+
+    /// Takes hold of the upload at `key` (this process serves the store, so
+    /// it reads the file itself instead of fetching it back): a link to its
+    /// bytes that a later PUT of the same key can't change. `NotFound` when
+    /// nothing was uploaded there.
+    pub async fn hold(&self, key: &str) -> Result<Held, crate::StoreError> {
+        let from = self.bucket_dir.join(key);
+        let path = self.holding_dir.join(uuid::Uuid::now_v7().to_string());
+        let to = path.clone();
+        tokio::task::spawn_blocking(move || std::fs::hard_link(&from, &to))
+            .await
+            .map_err(|e| crate::StoreError::Failed(format!("holding upload: {e}")))?
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => crate::StoreError::NotFound,
+                _ => crate::StoreError::Failed(format!("holding upload: {e}")),
+            })?;
+        Ok(Held {
+            path,
+            bucket_dir: self.bucket_dir.clone(),
         })
     }
 

@@ -128,7 +128,7 @@ pub async fn complete(
     }
     let staging = keys::staging(&id);
     let _held = ph.processor.admit(p.size.max(0) as u64).await;
-    let bytes = match ph.store.get(&staging, p.size.max(0) as u64).await {
+    let (bytes, held) = match fetch_upload(ph, &staging, p.size.max(0) as u64).await {
         Ok(b) => b,
         Err(StoreError::NotFound) => {
             // A completion running alongside may have finished and dropped the upload.
@@ -165,9 +165,15 @@ pub async fn complete(
     // which could have been written again since we read it. Stored bytes of
     // the same hash are the same bytes: kept as they are.
     let mime = checked.format.mime();
-    ph.store
-        .put_hashed(&keys::original(&p.sha256), bytes, &p.sha256, mime, true)
-        .await?;
+    let original = keys::original(&p.sha256);
+    match held {
+        Some(h) => h.store_as(&original).await?,
+        None => {
+            ph.store
+                .put_hashed(&original, bytes, &p.sha256, mime, true)
+                .await?
+        }
+    };
     let verified = Verified {
         content_type: mime.to_owned(),
         width: i64::from(checked.width),
@@ -197,6 +203,24 @@ pub async fn complete(
         "verified"
     };
     done(m, outcome)
+}
+
+/// The uploaded bytes at `staging`, at most `max`. From the embedded store
+/// they are read from disk, held under a name of their own (so that the
+/// bytes verified are the bytes stored, whatever is PUT meanwhile); from
+/// another store they are fetched back.
+async fn fetch_upload(
+    ph: &Photos,
+    staging: &str,
+    max: u64,
+) -> Result<(bytes::Bytes, Option<anjian_evidence::embedded::Held>), StoreError> {
+    match &ph.embedded {
+        Some(e) => {
+            let held = e.hold(staging).await?;
+            Ok((held.read(max).await?, Some(held)))
+        }
+        None => Ok((ph.store.get(staging, max).await?, None)),
+    }
 }
 
 /// Records verified bytes for the photo `id` in one transaction: the stored
