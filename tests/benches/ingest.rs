@@ -232,7 +232,7 @@ async fn main() {
         "\nanjian photo ingest on {backend}: {PHONES} phones × {RECORDS} records, \
          {} KB 2048×1536 JPEG each, {} variant workers\n",
         photo.len() / 1024,
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        anjian::config::default_photo_workers(),
     );
     println!("| measure | value | goal |");
     println!("|---|---|---|");

@@ -68,7 +68,7 @@ pub struct Config {
     /// (`ANJIAN_MAX_PENDING_PHOTOS`): enough for a long offline week.
     pub max_pending_photos: i64,
     /// Workers making photo variants after verification
-    /// (`ANJIAN_PHOTO_WORKERS`); by default one per core; 0 leaves the queue
+    /// (`ANJIAN_PHOTO_WORKERS`); by default two per core; 0 leaves the queue
     /// to other replicas.
     pub photo_workers: usize,
     /// Seconds a variant worker holds a queued photo; one that dies is
@@ -79,9 +79,11 @@ pub struct Config {
 /// Default of [`Config::photo_lease_secs`].
 pub const DEFAULT_PHOTO_LEASE_SECS: u64 = 30;
 
-/// Default of [`Config::photo_workers`]: one per core.
+/// Default of [`Config::photo_workers`]: two per core, so that one makes
+/// variants while the other waits on the disk or the database (the decode
+/// memory budget still bounds what runs at once).
 pub fn default_photo_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Default of [`Config::max_pending_photos`].

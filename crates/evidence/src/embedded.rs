@@ -234,6 +234,46 @@ impl Embedded {
         })
     }
 
+    /// The bytes of the object `key`, at most `max`, read from disk (this
+    /// process serves the store: no request to itself).
+    pub async fn read(&self, key: &str, max: u64) -> Result<bytes::Bytes, crate::StoreError> {
+        let held = self.hold(key).await?;
+        held.read(max).await
+    }
+
+    /// Stores `bytes` as the object `key`, replacing it, flushed to disk
+    /// before it answers: written beside the bucket, then renamed into place.
+    pub async fn write(&self, key: &str, bytes: bytes::Bytes) -> Result<(), crate::StoreError> {
+        let to = self.bucket_dir.join(key);
+        let tmp = self.holding_dir.join(uuid::Uuid::now_v7().to_string());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            drop(f);
+            let dir = to.parent().map(std::path::Path::to_path_buf);
+            if let Some(d) = &dir {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::rename(&tmp, &to)?;
+            if let Some(d) = dir {
+                std::fs::File::open(d)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| crate::StoreError::Failed(format!("writing {key}: {e}")))?
+        .map_err(|e| crate::StoreError::Failed(format!("writing {key}: {e}")))
+    }
+
+    /// Whether the object `key` exists.
+    pub async fn exists(&self, key: &str) -> bool {
+        tokio::fs::try_exists(self.bucket_dir.join(key))
+            .await
+            .unwrap_or(false)
+    }
+
     /// Takes hold of the upload at `key` (this process serves the store, so
     /// it reads the file itself instead of fetching it back): a link to its
     /// bytes that a later PUT of the same key can't change. `NotFound` when

@@ -409,6 +409,80 @@ pub struct Processor {
     /// Bytes read back for verification, held apart from the decode budget so
     /// that one stage never waits on the other.
     inbound: Arc<Semaphore>,
+    /// Where the variants are made.
+    background: Background,
+}
+
+/// A job for a background thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that make variants at a lower CPU priority than the threads
+/// answering requests: on a busy machine acknowledgements come first and the
+/// variants use what is left (about an eighth of a core each while requests
+/// keep every core busy, all of it when they stop). One per core.
+#[derive(Debug, Clone)]
+struct Background {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+/// The priority of variant threads: niceness 9 (of -20 … 19).
+const BACKGROUND_PRIORITY: u8 = 23;
+
+impl Background {
+    fn new() -> Background {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        for n in 0..threads {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("anjian-variants-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The lock is held only to take the next job.
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // Every sender is gone: the processor was dropped.
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "variant thread not started");
+            }
+        }
+        Background { jobs }
+    }
+
+    /// Runs `f` on a background thread; `None` if none is left to run it.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .ok()?;
+        rx.await.ok()
+    }
+}
+
+/// Lowers the calling thread's CPU priority; where the system refuses, the
+/// thread runs at the normal priority.
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    let Ok(value) = ThreadPriorityValue::try_from(BACKGROUND_PRIORITY) else {
+        return;
+    };
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(value))
+    {
+        tracing::warn!(error = ?e, "variant thread keeps the normal priority");
+    }
 }
 
 impl Processor {
@@ -419,6 +493,7 @@ impl Processor {
             budget: Arc::new(Semaphore::new(budget_mib as usize)),
             budget_mib,
             inbound: Arc::new(Semaphore::new(budget_mib as usize)),
+            background: Background::new(),
         }
     }
 
@@ -441,7 +516,8 @@ impl Processor {
             .ok()
     }
 
-    /// Inspects, waits for its share of the budget, then processes.
+    /// Inspects, waits for its share of the budget, then processes on a
+    /// background thread.
     pub async fn run(&self, bytes: bytes::Bytes) -> Result<Processed, ImageError> {
         let header = inspect(&bytes)?;
         // The decoded image, and some room for the variants and the decoder.
@@ -452,13 +528,14 @@ impl Processor {
             .acquire_many_owned(want)
             .await
             .map_err(|_| ImageError::NotAnImage("processor closed".into()))?;
-        tokio::task::spawn_blocking(move || {
-            let r = process_inspected(&bytes, header);
-            drop(permit);
-            r
-        })
-        .await
-        .map_err(|e| ImageError::NotAnImage(format!("processing task: {e}")))?
+        self.background
+            .run(move || {
+                let r = process_inspected(&bytes, header);
+                drop(permit);
+                r
+            })
+            .await
+            .ok_or_else(|| ImageError::NotAnImage("processing thread gone".into()))?
     }
 }
 

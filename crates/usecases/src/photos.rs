@@ -327,21 +327,30 @@ async fn variants_of(ph: &Photos, db: &Db, sha256: &str) -> Result<(), PhotoErro
         // the variants are still there.
         let mut all = true;
         for key in &made_keys {
-            all &= ph.store.exists(key).await?;
+            all &= match &ph.embedded {
+                Some(e) => e.exists(key).await,
+                None => ph.store.exists(key).await?,
+            };
         }
         if all {
             return Ok(());
         }
     }
     let _held = ph.processor.admit(o.size.max(0) as u64).await;
-    let bytes = ph
-        .store
-        .get(&keys::original(sha256), o.size.max(0) as u64)
-        .await?;
+    let (original, max) = (keys::original(sha256), o.size.max(0) as u64);
+    let bytes = match &ph.embedded {
+        Some(e) => e.read(&original, max).await?,
+        None => ph.store.get(&original, max).await?,
+    };
     let made = ph.processor.run(bytes).await?;
     let [preview, thumb] = made_keys;
     for (key, body) in [(preview, made.preview), (thumb, made.thumb)] {
-        ph.store.put(&key, body.into(), "image/jpeg", false).await?;
+        match &ph.embedded {
+            Some(e) => e.write(&key, body.into()).await?,
+            None => {
+                ph.store.put(&key, body.into(), "image/jpeg", false).await?;
+            }
+        }
     }
     Ok(())
 }
