@@ -60,6 +60,34 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Median milliseconds `djpeg` takes to decode `jpeg` fully, less its own
+/// start-up; `None` without `djpeg`.
+fn djpeg_ms(jpeg: &[u8]) -> Option<f64> {
+    let dir = std::env::temp_dir().join(format!("anjian-djpeg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let (big, tiny) = (dir.join("photo.jpg"), dir.join("tiny.jpg"));
+    std::fs::write(&big, jpeg).ok()?;
+    std::fs::write(&tiny, anjian_tests::corpus::plain_jpeg(1, 1)).ok()?;
+    let run = |path: &std::path::Path| -> Option<Duration> {
+        let t = Instant::now();
+        let ok = std::process::Command::new("djpeg")
+            .args(["-outfile", "/dev/null"])
+            .arg(path)
+            .status()
+            .ok()?
+            .success();
+        ok.then(|| t.elapsed())
+    };
+    let mut full = Vec::new();
+    let mut start = Vec::new();
+    for _ in 0..7 {
+        full.push(run(&big)?);
+        start.push(run(&tiny)?);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Some((median(full).as_secs_f64() - median(start).as_secs_f64()) * 1e3)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let (w, h) = (4000, 3000);
@@ -116,6 +144,16 @@ async fn main() {
         "  ratio anjian/bare throughput: {:.2} (goal ≥ 0.70)",
         mb.as_secs_f64() / mo.as_secs_f64()
     );
+
+    // libjpeg-turbo's full decode of the same file, for scale: the time of a
+    // `djpeg` run less that of a run on a 1×1 JPEG (the process itself).
+    match djpeg_ms(&photos[0]) {
+        Some(dj) => println!(
+            "  djpeg (libjpeg-turbo) full decode {dj:>6.1} ms; anjian preview + thumb = {:.2}× that (goal ≤ 1.25)",
+            mo.as_secs_f64() * 1e3 / dj
+        ),
+        None => println!("  djpeg not found (Debian: apt-get install libjpeg-turbo-progs)"),
+    }
 
     // Hostile files: how fast they are refused, and what that costs in memory.
     println!("\nhostile files (refused by inspect + process):");
