@@ -1,7 +1,8 @@
 //! `just bench photos`: photo processing of a 12 MP JPEG (preview + thumb)
 //! against bare decode + resize with the same crates in the same run, peak
-//! memory with four photos in flight, hostile files, and `complete` end to end
-//! through the server and the embedded S3 store.
+//! memory with four photos in flight, hostile files, libjpeg-turbo's full
+//! decode of the same file (`djpeg`, Debian `libjpeg-turbo-progs`) for scale,
+//! and `complete` end to end through the server and the embedded S3 store.
 //!
 //! Prints a table; asserts nothing.
 #![expect(clippy::unwrap_used, reason = "a test fails loudly")]
@@ -229,7 +230,7 @@ async fn main() {
     let up = median(took.iter().map(|t| t.0).collect());
     let done = median(took.iter().map(|t| t.1).collect());
     println!(
-        "\nend to end ({}), 12 MP JPEG: presigned PUT {:.0} ms, complete (GET back, SHA-256, process, store 3 objects) {:.0} ms (medians of {})",
+        "\nend to end ({}), 12 MP JPEG: presigned PUT {:.0} ms, complete (read, SHA-256, verify, store the original; variants after) {:.0} ms (medians of {})",
         match app.backend {
             anjian_tests::Backend::Sqlite => "SQLite",
             anjian_tests::Backend::Postgres { .. } => "PostgreSQL",
