@@ -1156,3 +1156,28 @@ async fn photos_waiting_for_their_bytes_are_capped_per_user_and_a_push_waits() {
     assert_eq!(b["last_processed_seq"], 3, "{b}");
     assert_eq!(b["results"][2]["status"], "applied", "{b}");
 }
+
+#[tokio::test]
+async fn a_photo_listed_while_its_variants_are_made_is_attached_all_the_same() {
+    // The variant workers change a verified photo when they finish; a push
+    // listing it at that moment waits for them instead of failing.
+    let p = photos().await;
+    let (_, ents) = p.app.get("/api/v1/enterprises?limit=1", &p.admin).await;
+    let ent = ents["items"][0].clone();
+    let rounds = futures::future::join_all((0..8u32).map(|i| {
+        let p = &p;
+        let ent = &ent;
+        async move {
+            let bytes = anjian_tests::corpus::noisy_jpeg(1200, 900, 100 + i);
+            let (id, done) = p.upload(&p.admin, &bytes).await;
+            assert_eq!(done["status"], "verified", "{done}");
+            attach_to_hazard(p, &p.admin, ent, id).await;
+            id
+        }
+    }))
+    .await;
+    for id in rounds {
+        let photo = p.processed(&p.admin, id).await;
+        assert_eq!(photo["status"], "processed");
+    }
+}

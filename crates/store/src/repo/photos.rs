@@ -178,9 +178,16 @@ pub struct Verified {
     pub gps: Option<(f64, f64)>,
 }
 
-/// The photo `id` read inside `tx`, to be changed.
+/// The photo `id` read inside `tx` to be changed, its row locked until the
+/// transaction ends (on PostgreSQL; SQLite runs one writer at a time): a
+/// variant worker, a completion or a push listing the photo wait for each
+/// other instead of failing on the version the other wrote.
 pub async fn find_for_update(tx: &WriteTx, id: Uuid) -> Result<Option<photo::Model>> {
-    find(tx, id).await
+    photo::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(tx.txn())
+        .await
+        .map_err(db_err)
 }
 
 /// Records verified bytes once per SHA-256 (a second verification of the
@@ -259,6 +266,8 @@ pub async fn variants_made(tx: &mut WriteTx, sha256: &str) -> Result<Vec<photo::
     let waiting = photo::Entity::find()
         .filter(photo::Column::Sha256.eq(sha256))
         .filter(photo::Column::Status.eq(PhotoStatus::Verified.as_str()))
+        .order_by_asc(photo::Column::Id)
+        .lock_exclusive()
         .all(tx.txn())
         .await
         .map_err(db_err)?;

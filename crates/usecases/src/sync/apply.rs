@@ -307,7 +307,7 @@ async fn attach(
         if !seen.insert(*id) {
             return Err(refuse(Error::validation("photo_ids", "duplicate")));
         }
-        let p = photos::find(tx, *id).await.map_err(db)?;
+        let p = photos::find_for_update(tx, *id).await.map_err(db)?;
         let Some(p) = p.filter(|p| viewer.may_upload(p.declared_by)) else {
             return Err(refuse(Error::NotFound));
         };
