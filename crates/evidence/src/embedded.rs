@@ -56,20 +56,7 @@ pub struct Held {
 impl Held {
     /// The held bytes, at most `max` of them.
     pub async fn read(&self, max: u64) -> Result<bytes::Bytes, crate::StoreError> {
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || -> Result<bytes::Bytes, crate::StoreError> {
-            let len = std::fs::metadata(&path)
-                .map_err(|e| crate::StoreError::Failed(format!("held upload: {e}")))?
-                .len();
-            if len > max {
-                return Err(crate::StoreError::TooLarge(max));
-            }
-            std::fs::read(&path)
-                .map(bytes::Bytes::from)
-                .map_err(|e| crate::StoreError::Failed(format!("held upload: {e}")))
-        })
-        .await
-        .map_err(|e| crate::StoreError::Failed(format!("held upload: {e}")))?
+        read_capped(self.path.clone(), max).await
     }
 
     /// Makes the held bytes the object `key` unless it exists (stored bytes
@@ -97,6 +84,35 @@ impl Held {
         .await
         .map_err(|e| crate::StoreError::Failed(format!("storing held upload: {e}")))?
         .map_err(|e| crate::StoreError::Failed(format!("storing held upload: {e}")))
+    }
+}
+
+/// The file at `path`, refused past `max` bytes before it is read.
+async fn read_capped(
+    path: std::path::PathBuf,
+    max: u64,
+) -> Result<bytes::Bytes, crate::StoreError> {
+    let failed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => crate::StoreError::NotFound,
+        _ => crate::StoreError::Failed(format!("reading {}: {e}", path.display())),
+    };
+    let read = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<Option<Vec<u8>>> {
+            if std::fs::metadata(&path)?.len() > max {
+                return Ok(None);
+            }
+            std::fs::read(&path).map(Some)
+        })
+    };
+    match read.await {
+        Ok(Ok(Some(b))) => Ok(b.into()),
+        Ok(Ok(None)) => Err(crate::StoreError::TooLarge(max)),
+        Ok(Err(e)) => Err(failed(e)),
+        Err(e) => Err(crate::StoreError::Failed(format!(
+            "reading {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -235,10 +251,10 @@ impl Embedded {
     }
 
     /// The bytes of the object `key`, at most `max`, read from disk (this
-    /// process serves the store: no request to itself).
+    /// process serves the store: no request to itself). For objects nobody
+    /// writes again (content-addressed); an upload is read through [`Embedded::hold`].
     pub async fn read(&self, key: &str, max: u64) -> Result<bytes::Bytes, crate::StoreError> {
-        let held = self.hold(key).await?;
-        held.read(max).await
+        read_capped(self.bucket_dir.join(key), max).await
     }
 
     /// Stores `bytes` as the object `key`, replacing it, flushed to disk

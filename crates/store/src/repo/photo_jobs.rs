@@ -37,7 +37,6 @@ pub struct Taken {
     pub sha256: String,
     /// Attempts started, this one included.
     pub attempts: i64,
-    pub enqueued_at: DateTime<Utc>,
 }
 
 /// Takes the row due first whose lease is free or ran out, for `holder`
@@ -70,7 +69,6 @@ pub async fn take(tx: &WriteTx, holder: &str, lease: Duration) -> Result<Option<
     Ok(rows.into_iter().next().map(|r| Taken {
         sha256: r.sha256,
         attempts: r.attempts,
-        enqueued_at: r.enqueued_at,
     }))
 }
 
@@ -121,13 +119,4 @@ pub async fn depth(db: &Db) -> Result<(u64, Option<DateTime<Utc>>)> {
         .await
         .map_err(Error::internal)?;
     Ok((n, oldest))
-}
-
-/// Whether `sha256` waits in the queue.
-pub async fn queued(db: &Db, sha256: &str) -> Result<bool> {
-    Ok(E::find_by_id(sha256.to_owned())
-        .one(db.conn())
-        .await
-        .map_err(Error::internal)?
-        .is_some())
 }

@@ -314,8 +314,13 @@ pub async fn remove_pending(db: &Db, actor: Actor, id: Uuid) -> Result<bool> {
     Ok(true)
 }
 
-/// The statuses of photos whose bytes are stored.
-const WITH_BYTES: [&str; 2] = ["verified", "processed"];
+/// The statuses of photos whose bytes are stored, as the column holds them.
+fn with_bytes() -> impl Iterator<Item = &'static str> {
+    PhotoStatus::ALL
+        .iter()
+        .filter(|s| s.has_bytes())
+        .map(|s| s.as_str())
+}
 
 /// SHA-256 of every stored object on record.
 pub async fn stored_shas(db: &Db) -> Result<HashSet<String>> {
@@ -334,7 +339,7 @@ pub async fn unreferenced_objects(db: &Db) -> Result<Vec<String>> {
     let used = Query::select()
         .column(photo::Column::Sha256)
         .from(photo::Entity)
-        .and_where(photo::Column::Status.is_in(WITH_BYTES))
+        .and_where(photo::Column::Status.is_in(with_bytes()))
         .to_owned();
     stored_object::Entity::find()
         .select_only()
@@ -352,7 +357,7 @@ pub async fn forget_object(db: &Db, sha256: &str) -> Result<bool> {
     let mut tx = db.write(Actor::system()).await?;
     let used = photo::Entity::find()
         .filter(photo::Column::Sha256.eq(sha256))
-        .filter(photo::Column::Status.is_in(WITH_BYTES))
+        .filter(photo::Column::Status.is_in(with_bytes()))
         .one(tx.txn())
         .await
         .map_err(db_err)?
