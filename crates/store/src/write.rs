@@ -331,14 +331,15 @@ impl WriteTx {
         M: Child + IntoActiveModel<ActiveOf<M>>,
         ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Send,
     {
-        self.insert_rows(&rows).await?;
-        for m in &rows {
+        let mut active = Vec::with_capacity(rows.len());
+        for m in rows {
             if !self.fold_into_parent(action, m.parent(), M::ENTITY_TYPE, m.key()) {
-                let row = serde_json::to_value(m).map_err(Error::internal)?;
+                let row = serde_json::to_value(&m).map_err(Error::internal)?;
                 self.audit(action, M::ENTITY_TYPE, m.audit_id(), None, Some(row));
             }
+            active.push(m.into_active_model().reset_all());
         }
-        Ok(())
+        insert_owned(&self.txn, active, db_err).await
     }
 
     /// Names a child row (by `key`) in the audit entry of its record's change
@@ -591,6 +592,9 @@ impl WriteTx {
         insert_owned(&self.txn, audit, Error::internal).await?;
         let mut position = None;
         if !self.pending.is_empty() {
+            // Read before the clock row is locked: concurrent writers wait on
+            // that lock only for the feed rows and the commit.
+            self.resolve_villages().await?;
             let backend = self.txn.get_database_backend();
             let row = self
                 .txn
@@ -602,7 +606,6 @@ impl WriteTx {
                 .map_err(Error::internal)?
                 .ok_or_else(|| Error::internal(anyhow::anyhow!("feed_clock row missing")))?;
             let pos: i64 = row.try_get("", "position").map_err(Error::internal)?;
-            self.resolve_villages().await?;
             let now = self.now;
             let rows: Vec<change_feed::ActiveModel> = self
                 .pending
