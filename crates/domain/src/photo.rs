@@ -31,6 +31,24 @@ impl PhotoStatus {
     pub fn has_bytes(self) -> bool {
         self != PhotoStatus::PendingUpload
     }
+
+    /// What a photo becomes when its bytes pass verification: `processed` at
+    /// once when its uploader may already see a processed photo of the same
+    /// bytes (`seen`) and their variants exist (`variants_made`), so nothing
+    /// is made twice and nothing about other photos is told; else `verified`,
+    /// with its variants still to make.
+    pub fn on_verification(seen: bool, variants_made: bool) -> PhotoStatus {
+        if seen && variants_made {
+            PhotoStatus::Processed
+        } else {
+            PhotoStatus::Verified
+        }
+    }
+
+    /// Whether a photo in this status waits for its variants.
+    pub fn awaits_variants(self) -> bool {
+        self == PhotoStatus::Verified
+    }
 }
 
 closed_enum!(
@@ -220,6 +238,18 @@ impl Viewer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verified_bytes_are_processed_at_once_only_when_seen_and_made() {
+        use PhotoStatus::*;
+        assert_eq!(PhotoStatus::on_verification(true, true), Processed);
+        for (seen, made) in [(true, false), (false, true), (false, false)] {
+            let s = PhotoStatus::on_verification(seen, made);
+            assert_eq!(s, Verified);
+            assert!(s.awaits_variants() && s.has_bytes());
+        }
+        assert!(!Processed.awaits_variants() && !PendingUpload.awaits_variants());
+    }
 
     #[test]
     fn the_original_is_served_from_verification_and_the_rest_once_processed() {

@@ -193,15 +193,11 @@ pub async fn complete(
         }
         other => other?,
     };
-    if *m.status == PhotoStatus::Verified {
+    if m.status.awaits_variants() {
         ph.queue.notify_one();
     }
     drop_staging(ph, &staging).await;
-    let outcome = if *m.status == PhotoStatus::Processed {
-        "processed"
-    } else {
-        "verified"
-    };
+    let outcome = m.status.as_str();
     done(m, outcome)
 }
 
@@ -244,13 +240,9 @@ async fn record_verified(
     let scope = user.scope();
     let viewer = repo::viewer(user, &scope);
     let seen = repo::seen_bytes(&tx, &viewer, &before.sha256, before.size).await?;
-    let status = if seen.is_some() && o.variants_at.is_some() {
-        PhotoStatus::Processed
-    } else {
-        PhotoStatus::Verified
-    };
+    let status = PhotoStatus::on_verification(seen.is_some(), o.variants_at.is_some());
     let m = repo::set_bytes(&mut tx, &before, &o, status).await?;
-    if status == PhotoStatus::Verified {
+    if status.awaits_variants() {
         anjian_store::repo::photo_jobs::enqueue(&tx, &before.sha256).await?;
     }
     tx.commit().await?;
