@@ -251,13 +251,14 @@ fn process_inspected(bytes: &[u8], header: Header) -> Result<Processed, ImageErr
         Format::Jpeg => decode_jpeg_scaled(bytes, &header),
         _ => None,
     };
-    let rgb = match scaled {
-        Some(img) => img,
-        None => to_rgb(reader(bytes, header.format).decode().map_err(decode_err)?),
-    };
-    let preview = fit(&rgb, PREVIEW_EDGE)?;
-    drop(rgb);
-    let thumb = fit(&preview, THUMB_EDGE)?;
+    let (preview, thumb) = SCRATCH.with_borrow_mut(|scratch| {
+        let preview = match scaled {
+            Some(img) => scratch.fit(img.as_raw(), img.dimensions(), PREVIEW_EDGE)?,
+            None => scratch.decoded(bytes, header.format, PREVIEW_EDGE)?,
+        };
+        let thumb = scratch.fit(preview.as_raw(), preview.dimensions(), THUMB_EDGE)?;
+        Ok::<_, ImageError>((preview, thumb))
+    })?;
     let orientation = meta
         .orientation
         .and_then(image::metadata::Orientation::from_exif)
@@ -321,33 +322,71 @@ fn to_rgb(img: DynamicImage) -> RgbImage {
     out
 }
 
-/// Scales so the long edge is at most `edge`; never enlarges.
-pub fn fit(src: &RgbImage, edge: u32) -> Result<RgbImage, ImageError> {
-    let (w, h) = src.dimensions();
-    let long = w.max(h);
-    if long <= edge {
-        return Ok(src.clone());
+/// Decoded pixels up to this size are decoded into a buffer its thread keeps
+/// for the next photo (a phone photo of 2048×1536 is 9 MiB); larger ones get
+/// a buffer of their own, freed after use.
+const KEPT_PIXEL_BYTES: usize = 16 * 1024 * 1024;
+
+thread_local! {
+    /// What a processing thread keeps between photos: a fresh buffer of
+    /// several MiB per photo costs as much in page faults as the resize.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+#[derive(Default)]
+struct Scratch {
+    pixels: Vec<u8>,
+    resizer: fir::Resizer,
+}
+
+impl Scratch {
+    /// Decodes at full size and fits the long edge to `edge`. An opaque RGB
+    /// image (every JPEG but a grey one) is decoded into the kept buffer.
+    fn decoded(&mut self, bytes: &[u8], format: Format, edge: u32) -> Result<RgbImage, ImageError> {
+        let decoder = reader(bytes, format).into_decoder().map_err(decode_err)?;
+        let total = usize::try_from(decoder.total_bytes()).unwrap_or(usize::MAX);
+        if decoder.color_type() != image::ColorType::Rgb8 || total > KEPT_PIXEL_BYTES {
+            let img = to_rgb(DynamicImage::from_decoder(decoder).map_err(decode_err)?);
+            return self.fit(img.as_raw(), img.dimensions(), edge);
+        }
+        let dims = decoder.dimensions();
+        let mut pixels = std::mem::take(&mut self.pixels);
+        pixels.resize(total, 0);
+        let read = decoder.read_image(&mut pixels).map_err(decode_err);
+        let fitted = read.and_then(|()| self.fit(&pixels, dims, edge));
+        self.pixels = pixels;
+        fitted
     }
-    let scale = f64::from(edge) / f64::from(long);
-    let dw = ((f64::from(w) * scale).round() as u32).max(1);
-    let dh = ((f64::from(h) * scale).round() as u32).max(1);
-    let src_view = fir::images::ImageRef::new(w, h, src.as_raw(), fir::PixelType::U8x3)
-        .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
-    let mut dst = fir::images::Image::new(dw, dh, fir::PixelType::U8x3);
-    // A filter fit for the ratio: Lanczos keeps a mild reduction sharp; past
-    // 2:1 a triangle, widened by the ratio, averages the many source pixels
-    // of each one at a third of the cost.
-    let filter = if long > 2 * edge {
-        fir::FilterType::Bilinear
-    } else {
-        fir::FilterType::Lanczos3
-    };
-    let opts = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(filter));
-    fir::Resizer::new()
-        .resize(&src_view, &mut dst, &opts)
-        .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
-    RgbImage::from_raw(dw, dh, dst.into_vec())
-        .ok_or_else(|| ImageError::NotAnImage("resize buffer".into()))
+
+    /// Scales RGB pixels of `w`×`h` so the long edge is at most `edge`;
+    /// never enlarges.
+    fn fit(&mut self, src: &[u8], (w, h): (u32, u32), edge: u32) -> Result<RgbImage, ImageError> {
+        let long = w.max(h);
+        if long <= edge {
+            return RgbImage::from_raw(w, h, src.to_vec())
+                .ok_or_else(|| ImageError::NotAnImage("pixel buffer".into()));
+        }
+        let scale = f64::from(edge) / f64::from(long);
+        let dw = ((f64::from(w) * scale).round() as u32).max(1);
+        let dh = ((f64::from(h) * scale).round() as u32).max(1);
+        let src_view = fir::images::ImageRef::new(w, h, src, fir::PixelType::U8x3)
+            .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
+        let mut dst = fir::images::Image::new(dw, dh, fir::PixelType::U8x3);
+        // A filter fit for the ratio: Catmull-Rom keeps a mild reduction
+        // sharp at two thirds of Lanczos' cost; past 2:1 a triangle, widened
+        // by the ratio, averages the many source pixels of each one.
+        let filter = if long > 2 * edge {
+            fir::FilterType::Bilinear
+        } else {
+            fir::FilterType::CatmullRom
+        };
+        let opts = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(filter));
+        self.resizer
+            .resize(&src_view, &mut dst, &opts)
+            .map_err(|e| ImageError::NotAnImage(e.to_string()))?;
+        RgbImage::from_raw(dw, dh, dst.into_vec())
+            .ok_or_else(|| ImageError::NotAnImage("resize buffer".into()))
+    }
 }
 
 /// Baseline JPEG of the pixels alone: a JFIF header and the scan, no EXIF,
