@@ -8,6 +8,7 @@ mod m0002_stored_object_metadata;
 mod m0003_hazard_event_changes;
 mod m0004_photos_by_declarer;
 mod m0005_photo_variant_queue;
+mod m0006_rectifications_fed;
 mod sql;
 
 /// All migrations in order.
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_hazard_event_changes::Migration),
             Box::new(m0004_photos_by_declarer::Migration),
             Box::new(m0005_photo_variant_queue::Migration),
+            Box::new(m0006_rectifications_fed::Migration),
         ]
     }
 }

@@ -64,6 +64,14 @@ macro_rules! ddl_migration {
 
         #[sea_orm_migration::prelude::async_trait::async_trait]
         impl sea_orm_migration::prelude::MigrationTrait for Migration {
+            /// In one transaction on both databases: its statements and its
+            /// record apply together, on one connection. (On SQLite a pool's
+            /// other connection may parse DDL against a schema it cached before
+            /// an earlier statement dropped a table: "index already exists".)
+            fn use_transaction(&self) -> Option<bool> {
+                Some(true)
+            }
+
             async fn up(
                 &self,
                 manager: &sea_orm_migration::prelude::SchemaManager,

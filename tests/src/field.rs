@@ -126,26 +126,22 @@ pub async fn create_hazard(f: &Field, d: &mut Device, severity: &str) -> Value {
     h
 }
 
-/// Puts a hazard in `submitted` as an enterprise's rectification would.
+/// Puts a hazard in `submitted`: the admin records its rectification, with a
+/// declared photo, as an inspector on site would (`rectification.create`).
 pub async fn submit(f: &Field, id: &str) {
-    use anjian_store::entity::hazard;
-    use sea_orm::EntityTrait;
-    let db = f.app.db();
-    let before = hazard::Entity::find_by_id(id.parse::<Uuid>().unwrap())
-        .one(db.conn())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut tx = db.write(anjian_store::Actor::system()).await.unwrap();
-    tx.update(
-        "test.submit",
-        &before,
-        hazard::Model {
-            status: anjian_domain::HazardStatus::Submitted.into(),
-            ..before.clone()
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let mut d = Device::new(f.admin.clone());
+    let bytes = crate::corpus::plain_jpeg(16, 12);
+    let photo = Uuid::now_v7();
+    let declare = d.mutation(
+        "photo.declare",
+        None,
+        json!({"id": photo, "sha256": crate::corpus::sha(&bytes), "size": bytes.len(), "content_type": "image/jpeg"}),
+    );
+    let rectify = d.mutation(
+        "rectification.create",
+        None,
+        json!({"id": Uuid::now_v7(), "hazard_id": id, "description": "已清理", "photo_ids": [photo]}),
+    );
+    let (_, b) = f.app.push(&d, vec![declare, rectify]).await;
+    assert_eq!(b["results"][1]["status"], "applied", "{b}");
 }

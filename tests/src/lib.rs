@@ -488,6 +488,41 @@ impl TestApp {
         }
     }
 
+    /// Declares, uploads (through the API) and completes a photo of `bytes`
+    /// as `token`'s user; its id. The photo is `verified` at least.
+    pub async fn upload_photo(&self, token: &str, bytes: &[u8]) -> uuid::Uuid {
+        let id = uuid::Uuid::now_v7();
+        let (s, b) = self
+            .post(
+                "/api/v1/photos",
+                token,
+                json!({"id": id, "sha256": corpus::sha(bytes), "size": bytes.len(), "content_type": "image/jpeg"}),
+            )
+            .await;
+        assert!(s.is_success(), "declare: {b}");
+        if b["status"] == "pending_upload" {
+            let put = self
+                .req(
+                    Method::PUT,
+                    &format!("/api/v1/photos/{id}/content"),
+                    Some(token),
+                )
+                .header("content-type", "application/octet-stream")
+                .body(bytes.to_vec());
+            let (s, b) = self.send(put).await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "upload: {b}");
+            let (s, b) = self
+                .send(self.req(
+                    Method::POST,
+                    &format!("/api/v1/photos/{id}/complete"),
+                    Some(token),
+                ))
+                .await;
+            assert_eq!(s, StatusCode::OK, "complete: {b}");
+        }
+        id
+    }
+
     /// Creates a user through the admin API and returns its id.
     pub async fn create_user(&self, admin: &str, body: Value) -> String {
         let (s, b) = self.post("/api/v1/users", admin, body).await;

@@ -34,6 +34,7 @@ enum Target {
     User,
     Template,
     Campaign,
+    Extension,
 }
 
 /// (method, path as the OpenAPI document has it, what `{id}` is, expected
@@ -72,6 +73,15 @@ const MATRIX: &[(&str, &str, Target, [u16; 8])] = &[
     ("GET", "/api/v1/inspections/{id}", Target::Inspection, [200, 200, 200, 404, 200, 404, 401, 401]),
     ("GET", "/api/v1/hazards", Target::None, [200, 200, 200, 200, 200, 200, 401, 401]),
     ("GET", "/api/v1/hazards/{id}", Target::Hazard, [200, 200, 200, 404, 200, 404, 401, 401]),
+    // Lifecycle commands, each with a body that fails validation: 422 shows
+    // that scope and role let the caller through (api.md orders refusals:
+    // scope 404, role 403, body 422, state 409).
+    ("POST", "/api/v1/hazards/{id}/rectifications", Target::Hazard, [422, 403, 422, 404, 422, 404, 401, 401]),
+    ("POST", "/api/v1/hazards/{id}/review", Target::Hazard, [422, 422, 422, 404, 403, 404, 401, 401]),
+    ("POST", "/api/v1/hazards/{id}/cancel", Target::Hazard, [422, 422, 403, 404, 403, 404, 401, 401]),
+    ("PUT", "/api/v1/hazards/{id}/plan", Target::Hazard, [422, 422, 403, 404, 422, 404, 401, 401]),
+    ("POST", "/api/v1/hazards/{id}/extension-requests", Target::Hazard, [422, 403, 403, 404, 422, 404, 401, 401]),
+    ("POST", "/api/v1/extension-requests/{id}/decision", Target::Extension, [422, 422, 403, 404, 403, 404, 401, 401]),
     // Photos: the target is attached to the hazard; its original is not for
     // enterprises. (The 302 is followed to the store, API token and all, as
     // browsers and phones do.)
@@ -95,6 +105,7 @@ struct Records {
     user: String,
     template: String,
     campaign: String,
+    extension: String,
 }
 
 struct World {
@@ -225,6 +236,16 @@ async fn world() -> World {
     ];
     let (_, b) = app.push(&d, batch).await;
     assert_eq!(b["last_processed_seq"], 2, "{b}");
+    // The enterprise asks for more time.
+    let (s, x) = app
+        .post(
+            &format!("/api/v1/hazards/{hazard}/extension-requests"),
+            tokens[4].as_deref().unwrap(),
+            json!({"requested_deadline": "2027-01-31", "reason": "设备到货延迟"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{x}");
+    let extension = x["id"].as_str().unwrap().to_owned();
     let (_, campaigns) = app.get("/api/v1/campaigns?limit=1", &admin).await;
     let campaign = campaigns["items"][0]["id"].as_str().unwrap().to_owned();
     // The disabled caller keeps the token it had.
@@ -246,6 +267,7 @@ async fn world() -> World {
             user: ids["m_target"].clone(),
             template,
             campaign,
+            extension,
         },
         app,
         tokens,
@@ -272,6 +294,7 @@ impl World {
             Target::User => &r.user,
             Target::Template => &r.template,
             Target::Campaign => &r.campaign,
+            Target::Extension => &r.extension,
         };
         let mut concrete = path.replace("{id}", id).replace("{variant}", "original");
         if path == "/api/v1/sync/pull" {
@@ -315,6 +338,10 @@ impl World {
             ("PUT", "/api/v1/photos/{id}/content") => req
                 .header("content-type", "application/octet-stream")
                 .body(r.photo_bytes.clone()),
+            ("PUT", "/api/v1/hazards/{id}/plan") => req.json(&json!({"objectives": 1})),
+            ("POST", p) if p.starts_with("/api/v1/hazards/{id}/") || p.starts_with("/api/v1/extension-requests/") => {
+                req.json(&json!({}))
+            }
             ("POST", "/api/v1/sync/push") => {
                 req.json(&json!({"device_id": Uuid::now_v7(), "protocol": 1, "mutations": []}))
             }

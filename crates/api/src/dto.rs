@@ -529,6 +529,9 @@ pub struct HistoryOut {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub comment: String,
+    /// Photos listed with this step (a rectification's after-photos, a
+    /// review's).
+    pub photo_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -596,6 +599,7 @@ impl HazardOut {
                     from_status: e.from_status.map(|s| s.as_str().to_owned()),
                     to_status: e.to_status.map(|s| s.as_str().to_owned()),
                     comment: e.comment,
+                    photo_ids: ids(&e.photo_ids),
                 })
                 .collect(),
         }
@@ -769,6 +773,8 @@ pub enum RecordOut {
     Inspection(InspectionOut),
     Hazard(HazardOut),
     Photo(PhotoOut),
+    Rectification(RectificationOut),
+    ExtensionRequest(ExtensionRequestOut),
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -790,4 +796,147 @@ pub struct PullOut {
     pub has_more: bool,
     pub reset: bool,
     pub last_processed_seq: i64,
+}
+
+/// Body of `POST /hazards/{id}/rectifications`: what was done, with the
+/// after-photos (declared and uploaded first, at least one).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RectificationIn {
+    pub description: Text<4000>,
+    #[schema(value_type = Vec<Uuid>, min_items = 1, max_items = 500)]
+    pub photo_ids: Bounded<Uuid, 500>,
+}
+
+/// A rectification (整改) of a hazard.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RectificationOut {
+    pub id: Uuid,
+    pub hazard_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub description: String,
+    pub photo_ids: Vec<Uuid>,
+    pub submitted_by: Uuid,
+    pub submitted_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<anjian_store::entity::rectification::Model> for RectificationOut {
+    fn from(r: anjian_store::entity::rectification::Model) -> Self {
+        Self {
+            photo_ids: ids(&r.photo_ids),
+            id: r.id,
+            hazard_id: r.hazard_id,
+            enterprise_id: r.enterprise_id,
+            description: r.description,
+            submitted_by: r.submitted_by,
+            submitted_at: r.submitted_at,
+            version: r.version,
+        }
+    }
+}
+
+/// A review's decision.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Accept,
+    Reject,
+}
+
+/// Body of `POST /hazards/{id}/review`. A rejection says why (`comment`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReviewIn {
+    pub decision: ReviewDecision,
+    #[serde(default)]
+    pub comment: Text<2000>,
+    /// Photos taken at the review (optional).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Uuid>>, max_items = 500)]
+    pub photo_ids: Bounded<Uuid, 500>,
+}
+
+/// Body of `POST /hazards/{id}/cancel`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelIn {
+    pub reason: Text<2000>,
+}
+
+/// Body of `PUT /hazards/{id}/plan`: the six parts of a major hazard's
+/// governance plan (治理目标和任务, 方法和措施, 经费和物资, 机构和人员,
+/// 时限和要求, 安全措施和应急预案). A part left out is empty.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PlanIn {
+    #[serde(default)]
+    pub objectives: Text<4000>,
+    #[serde(default)]
+    pub measures: Text<4000>,
+    #[serde(default)]
+    pub funding: Text<4000>,
+    #[serde(default)]
+    pub organisation: Text<4000>,
+    #[serde(default)]
+    pub timeline: Text<4000>,
+    #[serde(default)]
+    pub safety_measures: Text<4000>,
+}
+
+/// Body of `POST /hazards/{id}/extension-requests`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExtensionRequestIn {
+    /// Later than the hazard's current deadline.
+    pub requested_deadline: NaiveDate,
+    pub reason: Text<2000>,
+}
+
+/// The office's decision on an extension request.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtensionDecision {
+    Approve,
+    Deny,
+}
+
+/// Body of `POST /extension-requests/{id}/decision`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExtensionDecisionIn {
+    pub decision: ExtensionDecision,
+    #[serde(default)]
+    pub comment: Text<2000>,
+}
+
+/// A request for a later deadline (延期申请).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExtensionRequestOut {
+    pub id: Uuid,
+    pub hazard_id: Uuid,
+    pub enterprise_id: Uuid,
+    pub requested_deadline: NaiveDate,
+    pub reason: String,
+    /// `pending` | `approved` | `denied`.
+    pub status: String,
+    pub requested_by: Uuid,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub comment: Option<String>,
+    pub version: i64,
+}
+
+impl From<anjian_store::entity::extension_request::Model> for ExtensionRequestOut {
+    fn from(x: anjian_store::entity::extension_request::Model) -> Self {
+        Self {
+            id: x.id,
+            hazard_id: x.hazard_id,
+            enterprise_id: x.enterprise_id,
+            requested_deadline: x.requested_deadline,
+            reason: x.reason,
+            status: x.status.as_str().to_owned(),
+            requested_by: x.requested_by,
+            requested_at: x.requested_at,
+            decided_by: x.decided_by,
+            decided_at: x.decided_at,
+            comment: x.comment,
+            version: x.version,
+        }
+    }
 }

@@ -91,6 +91,46 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// A JSON body read now and parsed later, for commands whose refusals come
+/// in api.md's order (scope 404, role 403, then the body): the handler checks
+/// the first two, then calls [`LaterJson::parse`] (415, 400 or 422).
+#[derive(Debug, Clone)]
+pub struct LaterJson<T> {
+    json: bool,
+    bytes: Bytes,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> LaterJson<T> {
+    pub fn parse(&self) -> Result<T, ApiError> {
+        if !self.json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            )
+            .with_details(json!({ "expected": "application/json" })));
+        }
+        parse_json(&self.bytes)
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for LaterJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json = is_json(
+            req.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        Ok(LaterJson {
+            json,
+            bytes: body_bytes(req, state).await?,
+            _t: std::marker::PhantomData,
+        })
+    }
+}
+
 /// A query string; 400 when it does not parse, 422 (with the parameter) for
 /// text the rules of [`anjian_domain::Text`] refuse.
 #[derive(Debug, Clone)]

@@ -8,15 +8,17 @@ pub enum MutationKind {
     HazardCreate,
     HazardUpdate,
     HazardReview,
+    RectificationCreate,
     PhotoDeclare,
 }
 
 impl MutationKind {
-    pub const ALL: [MutationKind; 5] = [
+    pub const ALL: [MutationKind; 6] = [
         MutationKind::InspectionCreate,
         MutationKind::HazardCreate,
         MutationKind::HazardUpdate,
         MutationKind::HazardReview,
+        MutationKind::RectificationCreate,
         MutationKind::PhotoDeclare,
     ];
 
@@ -27,6 +29,7 @@ impl MutationKind {
             MutationKind::HazardCreate => "hazard.create",
             MutationKind::HazardUpdate => "hazard.update",
             MutationKind::HazardReview => "hazard.review",
+            MutationKind::RectificationCreate => "rectification.create",
             MutationKind::PhotoDeclare => "photo.declare",
         }
     }

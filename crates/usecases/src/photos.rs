@@ -618,3 +618,122 @@ pub async fn variant(
 pub fn may_see_original(user: &User) -> bool {
     anjian_domain::photo::sees_original(user.role())
 }
+
+/// How a record's `photo_ids` are checked (api.md "Photo evidence").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// A push: photos the phone declared, whether their bytes arrived yet or
+    /// not (the record may travel first); another's or an unknown photo is
+    /// the mutation's `not_found`.
+    Push,
+    /// REST and the portal: photos the caller sees with verified bytes; an
+    /// unknown, invisible or unverified one is a field of the body
+    /// (`photo_ids`), and one listed by another record a conflict.
+    Rest,
+}
+
+/// The problems of a REST body's `photo_ids`, read without writing (so that
+/// they are reported as the body's, before the record's state is looked at):
+/// `duplicate`, `not_found` (unknown or not visible to `user`) and
+/// `not_uploaded` (no verified bytes yet). Photos listed by another record
+/// are left to [`attach`].
+pub(crate) async fn listing_problems(
+    tx: &WriteTx,
+    user: &User,
+    ids: &[Uuid],
+) -> Result<anjian_domain::FieldErrors, Error> {
+    use anjian_domain::photo::Attachment;
+    let mut f = anjian_domain::FieldErrors::new();
+    let scope = user.scope();
+    let viewer = repo::viewer(user, &scope);
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            f.add("photo_ids", "duplicate");
+            continue;
+        }
+        let Some(p) = repo::find(tx, *id).await? else {
+            f.add("photo_ids", "not_found");
+            continue;
+        };
+        let attachment = match (p.owner_id, p.enterprise_id) {
+            (Some(_), Some(e)) => {
+                let village = anjian_store::repo::enterprises::find_in(tx, &[e])
+                    .await?
+                    .pop()
+                    .map(|e| e.village_id);
+                match village {
+                    Some(village_id) => Attachment::Record {
+                        enterprise_id: e,
+                        village_id,
+                    },
+                    None => {
+                        f.add("photo_ids", "not_found");
+                        continue;
+                    }
+                }
+            }
+            _ => Attachment::Unattached {
+                declared_by: p.declared_by,
+            },
+        };
+        if !viewer.sees(attachment) {
+            f.add("photo_ids", "not_found");
+        } else if !p.status.has_bytes() {
+            f.add("photo_ids", "not_uploaded");
+        }
+    }
+    Ok(f)
+}
+
+/// Lists photos on a record of `enterprise_id` (`owner`), in order: each
+/// photo's owner is set and it joins the enterprise's scope. A photo listed
+/// by another record is a `conflict`; listing it again on the same record
+/// changes nothing.
+pub(crate) async fn attach(
+    tx: &mut WriteTx,
+    user: &User,
+    ids: &[Uuid],
+    (owner, enterprise_id): (anjian_domain::photo::Owner<'_>, Uuid),
+    listing: Listing,
+) -> Result<(), Error> {
+    let scope = user.scope();
+    let viewer = repo::viewer(user, &scope);
+    let mut seen = std::collections::HashSet::new();
+    for (pos, id) in ids.iter().enumerate() {
+        if !seen.insert(*id) {
+            return Err(Error::validation("photo_ids", "duplicate"));
+        }
+        let Some(p) = repo::find_for_update(tx, *id).await? else {
+            return Err(Error::NotFound);
+        };
+        let mine = viewer.may_upload(p.declared_by);
+        if listing == Listing::Push && !mine {
+            return Err(Error::NotFound);
+        }
+        let current = match (p.owner_type, p.owner_id) {
+            (Some(kind), Some(id)) => Some(anjian_domain::photo::Owner {
+                kind: *kind,
+                id,
+                item: p.owner_item.as_deref(),
+            }),
+            _ => None,
+        };
+        if !anjian_domain::photo::attach(current, owner)? {
+            continue;
+        }
+        if !mine {
+            return Err(Error::NotFound);
+        }
+        let after = photo::Model {
+            owner_type: Some(owner.kind.into()),
+            owner_id: Some(owner.id),
+            owner_item: owner.item.map(str::to_owned),
+            owner_position: Some(pos as i64),
+            enterprise_id: Some(enterprise_id),
+            ..p.clone()
+        };
+        tx.update("photo.attach", &p, after).await?;
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod enterprises;
 pub mod hazards;
+pub mod lifecycle;
 pub mod ops;
 pub mod photos;
 pub mod sync;

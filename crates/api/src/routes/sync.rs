@@ -143,6 +143,8 @@ fn data_of(
         Record::Inspection(i) => RecordOut::Inspection(i.into()),
         Record::Hazard(h) => RecordOut::Hazard(HazardOut::new(h, &state.settings.policy, now)),
         Record::Photo(p) => RecordOut::Photo(PhotoOut::new(p, show_gps)),
+        Record::Rectification(r) => RecordOut::Rectification(r.into()),
+        Record::ExtensionRequest(x) => RecordOut::ExtensionRequest(x.into()),
     }
 }
 

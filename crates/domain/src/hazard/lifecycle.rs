@@ -165,22 +165,60 @@ impl Command {
         }
     }
 
+    /// What kind of command it is.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::SubmitRectification { .. } => CommandKind::SubmitRectification,
+            Command::Review { .. } => CommandKind::Review,
+            Command::Cancel { .. } => CommandKind::Cancel,
+            Command::SetPlan(_) => CommandKind::SetPlan,
+            Command::RequestExtension { .. } => CommandKind::RequestExtension,
+            Command::DecideExtension { .. } => CommandKind::DecideExtension,
+        }
+    }
+
     /// Whether `role` may run this command on a hazard of `severity`. A major
     /// hazard is closed by the office (or an admin) only.
     pub fn permitted(&self, role: Role, severity: Severity) -> bool {
         match self {
-            Command::SubmitRectification { .. } => true,
             Command::Review {
                 decision: Decision::Accept,
                 ..
             } => role.is_staff() || (role == Role::Inspector && severity == Severity::General),
-            Command::Review {
-                decision: Decision::Reject,
-                ..
-            } => role != Role::Enterprise,
-            Command::Cancel { .. } | Command::DecideExtension { .. } => role.is_staff(),
-            Command::SetPlan(_) => role == Role::Enterprise || role.is_staff(),
-            Command::RequestExtension { .. } => role == Role::Enterprise || role.is_staff(),
+            c => c.kind().open_to(role),
+        }
+    }
+}
+
+/// The kinds of [`Command`], for the role check that comes before a command's
+/// body is read (api.md orders refusals: scope, role, body, state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    SubmitRectification,
+    Review,
+    Cancel,
+    SetPlan,
+    RequestExtension,
+    DecideExtension,
+}
+
+impl CommandKind {
+    /// Whether `role` may run some command of this kind (api.md "Roles and
+    /// scope"): the enterprise submits its rectification and asks for more
+    /// time; an inspector records on site a rectification it has seen and
+    /// reviews; the office reviews, cancels, decides extensions and may write
+    /// a plan; an admin may do everything. Whether a review may close the
+    /// hazard also depends on its severity: [`Command::permitted`].
+    pub fn open_to(self, role: Role) -> bool {
+        use CommandKind as K;
+        match self {
+            K::SubmitRectification => {
+                matches!(role, Role::Enterprise | Role::Inspector | Role::Admin)
+            }
+            K::Review => matches!(role, Role::Inspector | Role::Office | Role::Admin),
+            K::Cancel | K::DecideExtension => role.is_staff(),
+            K::SetPlan => matches!(role, Role::Enterprise | Role::Office | Role::Admin),
+            K::RequestExtension => matches!(role, Role::Enterprise | Role::Admin),
         }
     }
 }
@@ -478,6 +516,29 @@ mod tests {
             let out = decide(&s, r, cmd.clone());
             if !cmd.permitted(r, Severity::Major) {
                 prop_assert!(matches!(out, Err(Error::Forbidden)));
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_run_what_follows_the_roles_of_api_md() {
+        use CommandKind as K;
+        use Role::{Admin, Enterprise, Inspector, Office};
+        let table: [(K, &[Role]); 6] = [
+            (K::SubmitRectification, &[Admin, Inspector, Enterprise]),
+            (K::Review, &[Admin, Office, Inspector]),
+            (K::Cancel, &[Admin, Office]),
+            (K::SetPlan, &[Admin, Office, Enterprise]),
+            (K::RequestExtension, &[Admin, Enterprise]),
+            (K::DecideExtension, &[Admin, Office]),
+        ];
+        for (kind, allowed) in table {
+            for role in Role::ALL {
+                assert_eq!(
+                    kind.open_to(role),
+                    allowed.contains(&role),
+                    "{kind:?} {role:?}"
+                );
             }
         }
     }

@@ -12,7 +12,9 @@ pub mod create;
 pub mod lifecycle;
 pub mod patch;
 
-pub use lifecycle::{Command, Decision, HazardState, PLAN_PARTS, Plan, Transition, decide};
+pub use lifecycle::{
+    Command, CommandKind, Decision, HazardState, PLAN_PARTS, Plan, Transition, decide,
+};
 
 closed_enum!(
     /// 一般隐患 / 重大隐患.
@@ -26,6 +28,15 @@ closed_enum!(
         Submitted => "submitted",
         Closed => "closed",
         Cancelled => "cancelled",
+    }
+);
+
+closed_enum!(
+    /// Where a request for a later deadline (延期申请) stands.
+    ExtensionStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Denied => "denied",
     }
 );
 

@@ -390,6 +390,56 @@ pub mod hazard_event {
     no_relations!();
 }
 
+/// A rectification (整改) reported for a hazard: by its enterprise, or
+/// recorded on site by an inspector. Never changes once written.
+pub mod rectification {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "rectifications")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub hazard_id: Uuid,
+        /// The hazard's enterprise, for the scope of the sync feed.
+        pub enterprise_id: Uuid,
+        pub description: String,
+        pub photo_ids: Json,
+        pub submitted_by: Uuid,
+        pub submitted_at: DateTimeUtc,
+        pub version: i64,
+    }
+    no_relations!();
+}
+
+/// A request for a later deadline (延期申请) and its decision.
+pub mod extension_request {
+    use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+    #[sea_orm(table_name = "extension_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub hazard_id: Uuid,
+        /// The hazard's enterprise, for the scope of the sync feed.
+        pub enterprise_id: Uuid,
+        pub requested_deadline: Date,
+        pub reason: String,
+        pub status: super::Enum<anjian_domain::hazard::ExtensionStatus>,
+        pub requested_by: Uuid,
+        pub requested_at: DateTimeUtc,
+        pub decided_by: Option<Uuid>,
+        pub decided_at: Option<DateTimeUtc>,
+        pub comment: Option<String>,
+        pub version: i64,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
 pub mod photo {
     use sea_orm::entity::prelude::*;
     use serde::Serialize;

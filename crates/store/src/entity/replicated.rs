@@ -40,6 +40,28 @@ replicated!(super::user::Model, "user", fed: false, |u| FeedScope { enterprise_i
 // The village of these is resolved from the enterprise at commit.
 replicated!(super::inspection::Model, "inspection", fed: true, |i| FeedScope { enterprise_id: Some(i.enterprise_id), village_id: None });
 replicated!(super::hazard::Model, "hazard", fed: true, |h| FeedScope { enterprise_id: Some(h.enterprise_id), village_id: None });
+replicated!(super::extension_request::Model, "extension_request", fed: true, |x| FeedScope { enterprise_id: Some(x.enterprise_id), village_id: None });
+
+/// A rectification is written once: version 1 for ever.
+impl Replicated for super::rectification::Model {
+    const ENTITY_TYPE: &'static str = "rectification";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn set_version(&mut self, version: i64) {
+        self.version = version;
+    }
+    fn touch(&mut self, _at: DateTime<Utc>) {}
+    fn feed_scope(&self) -> FeedScope {
+        FeedScope {
+            enterprise_id: Some(self.enterprise_id),
+            village_id: None,
+        }
+    }
+}
 
 /// A template row is one edition and never changes: its `version` is the
 /// edition number, and editing a published template inserts a new row.

@@ -258,6 +258,17 @@ pub async fn find(tx: &WriteTx, id: Uuid) -> Result<Option<hazard::Model>> {
         .map_err(Error::internal)
 }
 
+/// The hazard `id`, its row locked until the transaction ends (on
+/// PostgreSQL; SQLite runs one writer at a time): two commands on one hazard
+/// run one after the other, the second seeing what the first did.
+pub async fn find_for_update(tx: &WriteTx, id: Uuid) -> Result<Option<hazard::Model>> {
+    hazard::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(tx.txn())
+        .await
+        .map_err(Error::internal)
+}
+
 /// The hazard `id` with its history and the village of its enterprise.
 pub async fn find_full(tx: &WriteTx, id: Uuid) -> Result<Option<(HazardFull, Uuid)>> {
     let Some(h) = find(tx, id).await? else {

@@ -9,6 +9,7 @@ pub mod hazards;
 pub mod jobs;
 pub mod photo_jobs;
 pub mod photos;
+pub mod rectifications;
 pub mod templates;
 pub mod users;
 pub mod villages;

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::entity::{
-    change_feed, checklist_item, checklist_template, enterprise, hazard, inspection, photo, village,
+    change_feed, checklist_item, checklist_template, enterprise, extension_request, hazard,
+    inspection, photo, rectification, village,
 };
 use crate::repo::hazards::{HazardFull, InspectionFull, with_history, with_results};
 use crate::repo::templates::Template;
@@ -26,14 +27,17 @@ use crate::repo::users::User;
 use crate::write::FeedOp;
 use crate::{Db, scope};
 
-/// Entity types served to phones, in snapshot order.
-pub const TYPES: [&str; 6] = [
+/// Entity types served to phones, in snapshot order (new types are added at
+/// the end, so that a cursor in the middle of a snapshot keeps its meaning).
+pub const TYPES: [&str; 8] = [
     "village",
     "enterprise",
     "template",
     "inspection",
     "hazard",
     "photo",
+    "rectification",
+    "extension_request",
 ];
 /// Types every user sees.
 const GLOBAL: [&str; 2] = ["village", "template"];
@@ -68,6 +72,8 @@ pub enum Record {
     Inspection(InspectionFull),
     Hazard(HazardFull),
     Photo(photo::Model),
+    Rectification(rectification::Model),
+    ExtensionRequest(extension_request::Model),
 }
 
 /// One change of the answer.
@@ -218,6 +224,34 @@ async fn load(
                         }
                     }
                 }
+                "rectification" => {
+                    for r in rectification::Entity::find()
+                        .filter(rectification::Column::Id.is_in(ids))
+                        .filter(scope::by_enterprise(
+                            scope,
+                            rectification::Column::EnterpriseId,
+                        ))
+                        .all(txn)
+                        .await
+                        .map_err(ie)?
+                    {
+                        out.insert(("rectification", r.id), Record::Rectification(r));
+                    }
+                }
+                "extension_request" => {
+                    for x in extension_request::Entity::find()
+                        .filter(extension_request::Column::Id.is_in(ids))
+                        .filter(scope::by_enterprise(
+                            scope,
+                            extension_request::Column::EnterpriseId,
+                        ))
+                        .all(txn)
+                        .await
+                        .map_err(ie)?
+                    {
+                        out.insert(("extension_request", x.id), Record::ExtensionRequest(x));
+                    }
+                }
                 _ => {}
             }
         }
@@ -233,6 +267,8 @@ fn version_of(r: &Record) -> i64 {
         Record::Inspection(i) => i.inspection.version,
         Record::Hazard(h) => h.hazard.version,
         Record::Photo(p) => p.version,
+        Record::Rectification(r) => r.version,
+        Record::ExtensionRequest(x) => x.version,
     }
 }
 
@@ -282,6 +318,14 @@ async fn snapshot_ids(
             };
             page!(photo, cond)
         }
+        "rectification" => page!(
+            rectification,
+            scope::by_enterprise(scope, rectification::Column::EnterpriseId)
+        ),
+        "extension_request" => page!(
+            extension_request,
+            scope::by_enterprise(scope, extension_request::Column::EnterpriseId)
+        ),
         _ => Ok(Vec::new()),
     }
 }
@@ -496,6 +540,8 @@ pub async fn enterprise_moved(
     dependents!(inspection, "inspection");
     dependents!(hazard, "hazard");
     dependents!(photo, "photo");
+    dependents!(rectification, "rectification");
+    dependents!(extension_request, "extension_request");
     let old = FeedScope {
         enterprise_id: Some(e.id),
         village_id: Some(old_village),

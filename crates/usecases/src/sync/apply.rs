@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use anjian_domain::hazard::create::HazardIn;
-use anjian_domain::hazard::lifecycle::{self, Command, Decision, HazardState, Plan};
+use anjian_domain::hazard::lifecycle::{Decision, HazardState, Plan};
 use anjian_domain::hazard::patch::{self, Editable, FieldVersions, Refusal};
 use anjian_domain::inspection::{InspectionIn, TemplateFacts};
 use anjian_domain::photo::{Owner, OwnerKind};
@@ -12,17 +12,19 @@ use anjian_domain::{
     Bounded, DeadlinePolicy, EnterpriseId, Error, ErrorCode, FieldErrors, HazardStatus, VillageId,
 };
 use anjian_store::WriteTx;
-use anjian_store::entity::{hazard, hazard_event, inspection, inspection_result, photo};
+use anjian_store::entity::{hazard, hazard_event, inspection, inspection_result};
 use anjian_store::repo::hazards::{self as hazards, HazardFull, PreparedHazard};
 use anjian_store::repo::photos::Declare;
 use anjian_store::repo::users::User;
-use anjian_store::repo::{campaigns, enterprises, photos, templates};
+use anjian_store::repo::{campaigns, enterprises, templates};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::push::Mutation;
+use crate::lifecycle::{self, Input, Target};
+use crate::photos::Listing;
 
 /// A mutation that took effect.
 #[derive(Debug, Clone)]
@@ -197,6 +199,9 @@ pub async fn apply(
             .await
         }
         K::HazardReview => hazard_review(tx, user, parse("hazard", &m.payload)?).await,
+        K::RectificationCreate => {
+            rectification_create(tx, user, parse("rectification", &m.payload)?).await
+        }
         K::PhotoDeclare => {
             photo_declare(
                 tx,
@@ -295,46 +300,9 @@ async fn attach(
     (owner, enterprise_id): (Owner<'_>, Uuid),
     et: &'static str,
 ) -> Step<()> {
-    let refuse = |error| MutErr::Rejected {
-        entity_type: Some(et),
-        entity_id: Some(owner.id),
-        error,
-    };
-    let scope = user.scope();
-    let viewer = photos::viewer(user, &scope);
-    let mut seen = HashSet::new();
-    for (pos, id) in ids.iter().enumerate() {
-        if !seen.insert(*id) {
-            return Err(refuse(Error::validation("photo_ids", "duplicate")));
-        }
-        let p = photos::find_for_update(tx, *id).await.map_err(db)?;
-        let Some(p) = p.filter(|p| viewer.may_upload(p.declared_by)) else {
-            return Err(refuse(Error::NotFound));
-        };
-        let current = match (p.owner_type, p.owner_id) {
-            (Some(kind), Some(id)) => Some(Owner {
-                kind: *kind,
-                id,
-                item: p.owner_item.as_deref(),
-            }),
-            _ => None,
-        };
-        if !anjian_domain::photo::attach(current, owner).map_err(refuse)? {
-            continue;
-        }
-        let after = photo::Model {
-            owner_type: Some(owner.kind.into()),
-            owner_id: Some(owner.id),
-            owner_item: owner.item.map(str::to_owned),
-            owner_position: Some(pos as i64),
-            enterprise_id: Some(enterprise_id),
-            ..p.clone()
-        };
-        tx.update("photo.attach", &p, after)
-            .await
-            .map_err(rej(et, Some(owner.id)))?;
-    }
-    Ok(())
+    crate::photos::attach(tx, user, ids, (owner, enterprise_id), Listing::Push)
+        .await
+        .map_err(rej(et, Some(owner.id)))
 }
 
 async fn inspection_create(tx: &mut WriteTx, user: &User, p: InspectionIn) -> Step<Applied> {
@@ -714,47 +682,60 @@ struct ReviewIn {
 
 async fn hazard_review(tx: &mut WriteTx, user: &User, p: ReviewIn) -> Step<Applied> {
     const ET: &str = "hazard";
-    let h = hazard_in_scope(tx, user, p.id).await?;
     let Some(decision) = Decision::parse(&p.decision) else {
+        // An unknown hazard is `not_found` before the body is looked at.
+        lifecycle::hazard_in_scope(tx, user, p.id)
+            .await
+            .map_err(rej(ET, Some(p.id)))?;
         return Err(rej(ET, Some(p.id))(Error::validation(
             "decision", "invalid",
         )));
     };
-    let state = rule_state(&h);
-    let command = Command::Review {
+    let input = Input::Review {
         decision,
-        comment: p.comment.clone(),
+        comment: p.comment,
+        photo_ids: p.photo_ids.into_vec(),
     };
-    let action = command.action();
-    let t = lifecycle::decide(&state, user.role(), command).map_err(rej(ET, Some(h.id)))?;
-    let mut after = h.clone();
-    after.status = t.to.into();
-    after.closed_at = (t.to == HazardStatus::Closed).then(|| tx.now());
-    let m = tx
-        .update("hazard.review", &h, after)
+    let done = lifecycle::run(tx, user, Target::Hazard(p.id), input, Listing::Push)
         .await
-        .map_err(rej(ET, Some(h.id)))?;
-    let row = event_row(
-        tx,
-        h.id,
-        user,
-        action,
-        (Some(t.from), Some(t.to)),
-        &t.comment,
-        &p.photo_ids,
-        None,
-    );
-    let ev = event(tx, "hazard.review", row).await?;
-    let owner = Owner {
-        kind: OwnerKind::Review,
-        id: ev,
-        item: None,
-    };
-    attach(tx, user, &p.photo_ids, (owner, h.enterprise_id), ET).await?;
+        .map_err(rej(ET, Some(p.id)))?;
     Ok(Applied {
         entity_type: ET,
-        entity_id: m.id,
-        version: m.version,
+        entity_id: done.hazard.id,
+        version: done.hazard.version,
+    })
+}
+
+#[derive(Deserialize)]
+struct RectificationIn {
+    id: Uuid,
+    hazard_id: Uuid,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    photo_ids: Bounded<Uuid, 500>,
+}
+
+/// An inspector records, on site, the rectification of an enterprise that
+/// does not use the portal; the hazard becomes `submitted`.
+async fn rectification_create(tx: &mut WriteTx, user: &User, p: RectificationIn) -> Step<Applied> {
+    const ET: &str = "rectification";
+    let input = Input::Rectify {
+        id: p.id,
+        description: p.description,
+        photo_ids: p.photo_ids.into_vec(),
+    };
+    let done = lifecycle::run(tx, user, Target::Hazard(p.hazard_id), input, Listing::Push)
+        .await
+        .map_err(rej(ET, Some(p.id)))?;
+    let version = match done.made {
+        lifecycle::Made::Rectification(r) => r.version,
+        _ => 1,
+    };
+    Ok(Applied {
+        entity_type: ET,
+        entity_id: p.id,
+        version,
     })
 }
 
