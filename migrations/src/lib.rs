@@ -9,6 +9,7 @@ mod m0003_hazard_event_changes;
 mod m0004_photos_by_declarer;
 mod m0005_photo_variant_queue;
 mod m0006_rectifications_fed;
+mod m0007_user_contact;
 mod sql;
 
 /// All migrations in order.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_photos_by_declarer::Migration),
             Box::new(m0005_photo_variant_queue::Migration),
             Box::new(m0006_rectifications_fed::Migration),
+            Box::new(m0007_user_contact::Migration),
         ]
     }
 }

@@ -50,11 +50,16 @@ const MATRIX: &[(&str, &str, Target, [u16; 8])] = &[
     ("POST", "/api/v1/auth/refresh", Target::None, [401; 8]),
     ("POST", "/api/v1/auth/logout", Target::None, [204, 204, 204, 204, 204, 204, 401, 401]),
     ("GET", "/api/v1/me", Target::None, [200, 200, 200, 200, 200, 200, 401, 401]),
+    // Everyone changes its own password (here with a wrong current one: 422).
+    ("POST", "/api/v1/me/password", Target::None, [422, 422, 422, 422, 422, 422, 401, 401]),
     // Administration.
     ("GET", "/api/v1/users", Target::None, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("POST", "/api/v1/users", Target::None, [201, 403, 403, 403, 403, 403, 401, 401]),
     ("GET", "/api/v1/users/{id}", Target::User, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("PATCH", "/api/v1/users/{id}", Target::User, [200, 403, 403, 403, 403, 403, 401, 401]),
+    // The target is an office account: the office resets enterprise accounts only.
+    ("POST", "/api/v1/users/{id}/reset-password", Target::User, [200, 403, 403, 403, 403, 403, 401, 401]),
+    ("POST", "/api/v1/users/provision-enterprises", Target::None, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("GET", "/api/v1/audit", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
     // Reference data.
     ("GET", "/api/v1/villages", Target::None, [200, 200, 200, 200, 200, 200, 401, 401]),
@@ -339,6 +344,8 @@ impl World {
                 .header("content-type", "application/octet-stream")
                 .body(r.photo_bytes.clone()),
             ("PUT", "/api/v1/hazards/{id}/plan") => req.json(&json!({"objectives": 1})),
+            ("POST", "/api/v1/me/password") => req.json(&json!({"current_password": "not-mine-at-all",
+                "new_password": "Luoxi-anquan-2026"})),
             ("POST", p) if p.starts_with("/api/v1/hazards/{id}/") || p.starts_with("/api/v1/extension-requests/") => {
                 req.json(&json!({}))
             }

@@ -2,6 +2,7 @@
 //! what `anjian serve` starts.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod field_cli;

@@ -50,6 +50,23 @@ enum Command {
         #[command(subcommand)]
         command: RosterCommand,
     },
+    /// User accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Gives every roster enterprise without an account one (username: its
+    /// credit code) with a one-time initial password, and writes the list.
+    ProvisionEnterprises {
+        /// Where to write the list for distribution (XLSX): the only place
+        /// the initial passwords are shown.
+        #[arg(long)]
+        xlsx: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -178,6 +195,19 @@ async fn main() -> anyhow::Result<()> {
             let store = anjian::photos::store_for_cli(&config).await?;
             let report = anjian::photos::sweep(&db, &store, days, apply).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::ProvisionEnterprises { xlsx },
+        } => {
+            let db = prepare(&config).await?;
+            let p = anjian::accounts::provision(&db, &xlsx).await?;
+            println!(
+                "enterprise accounts created: {}; enterprises that already had one: {}; list written to {}",
+                p.created.len(),
+                p.skipped,
+                xlsx.display()
+            );
             Ok(())
         }
         Command::Roster {

@@ -311,6 +311,11 @@ pub struct MeOut {
     pub role: String,
     pub enterprise_id: Option<Uuid>,
     pub village_ids: Vec<Uuid>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Until the password is changed (`POST /me/password`), everything but
+    /// `GET /me`, the change and logging out answers 403 `password_change_required`.
+    pub must_change_password: bool,
 }
 
 impl From<&User> for MeOut {
@@ -322,6 +327,9 @@ impl From<&User> for MeOut {
             role: u.user.role.as_str().to_owned(),
             enterprise_id: u.user.enterprise_id,
             village_ids: u.village_ids.clone(),
+            email: u.user.email.clone(),
+            phone: u.user.phone.clone(),
+            must_change_password: u.user.must_change_password,
         }
     }
 }
@@ -334,7 +342,11 @@ pub struct UserOut {
     pub role: String,
     pub enterprise_id: Option<Uuid>,
     pub village_ids: Vec<Uuid>,
+    /// Where notifications go.
+    pub email: Option<String>,
+    pub phone: Option<String>,
     pub disabled: bool,
+    pub must_change_password: bool,
     pub version: i64,
 }
 
@@ -347,7 +359,10 @@ impl From<User> for UserOut {
             role: u.user.role.as_str().to_owned(),
             enterprise_id: u.user.enterprise_id,
             village_ids: u.village_ids,
+            email: u.user.email,
+            phone: u.user.phone,
             disabled: u.user.disabled,
+            must_change_password: u.user.must_change_password,
             version: u.user.version,
         }
     }
@@ -370,6 +385,14 @@ pub struct UserIn {
     /// At least 10 characters; not one repeated character, not a plain
     /// sequence, not a common password.
     pub password: Text<128>,
+    #[serde(default)]
+    pub email: Option<Text<254>>,
+    /// Digits, `+`, `-` and spaces.
+    #[serde(default)]
+    pub phone: Option<Text<20>>,
+    /// The user must choose its own password at its first login (default false).
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// Body of `PATCH /users/{id}`.
@@ -386,6 +409,14 @@ pub struct UserPatchIn {
     pub village_ids: Option<Bounded<Uuid, 500>>,
     pub disabled: Option<bool>,
     pub password: Option<Text<128>>,
+    /// `null` or `""` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    pub email: Option<Option<Text<254>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 20)]
+    pub phone: Option<Option<Text<20>>>,
+    pub must_change_password: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -939,4 +970,38 @@ impl From<anjian_store::entity::extension_request::Model> for ExtensionRequestOu
             version: x.version,
         }
     }
+}
+
+/// Body of `POST /me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeIn {
+    pub current_password: Text<128>,
+    /// At least 10 characters; not one repeated character, not a plain
+    /// sequence, not a common password; not the current one.
+    pub new_password: Text<128>,
+}
+
+/// Answer of `POST /users/{id}/reset-password`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InitialPasswordOut {
+    /// One-time: the user must change it at its next login.
+    pub initial_password: String,
+}
+
+/// One account made by `POST /users/provision-enterprises`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvisionedOut {
+    pub enterprise_id: Uuid,
+    /// The enterprise's credit code, in lower case.
+    pub username: String,
+    pub initial_password: String,
+}
+
+/// Answer of `POST /users/provision-enterprises`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvisionOut {
+    pub created: Vec<ProvisionedOut>,
+    /// Enterprises that already had an account.
+    pub skipped: u64,
 }

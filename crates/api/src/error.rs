@@ -99,6 +99,9 @@ pub fn message(code: ErrorCode, lang: Lang) -> &'static str {
             "Missing, expired or revoked credentials",
         ),
         ErrorCode::Forbidden => ("当前角色无权执行此操作", "Your role may not do this"),
+        ErrorCode::PasswordChangeRequired => {
+            ("请先修改初始密码", "Change your initial password first")
+        }
         ErrorCode::NotFound => ("记录不存在", "Not found"),
         ErrorCode::MethodNotAllowed => ("不支持此请求方法", "Method not allowed on this path"),
         ErrorCode::Conflict => ("与现有数据冲突", "Conflicts with existing data"),
@@ -207,6 +210,9 @@ impl From<anjian_domain::Error> for ApiError {
             E::NotFound => Self::not_found(),
             E::Unauthenticated => Self::unauthenticated(),
             E::Forbidden => Self::forbidden(),
+            E::PasswordChangeRequired => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::PasswordChangeRequired)
+            }
             E::Conflict(what) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict)
                 .with_details(json!({ "field": what })),
             E::VersionMismatch { current } => {

@@ -224,6 +224,19 @@ impl Auth {
     }
 }
 
+/// What an account whose password must be changed may still do (api.md
+/// "Auth"): read `GET /me`, change the password, log out.
+fn allowed_before_password_change(parts: &Parts) -> bool {
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |u| u.0.path());
+    matches!(
+        (parts.method.as_str(), path),
+        ("GET", "/api/v1/me") | ("POST", "/api/v1/me/password") | ("POST", "/api/v1/auth/logout")
+    )
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
@@ -244,6 +257,9 @@ impl FromRequestParts<AppState> for Auth {
         let user =
             anjian_usecases::access::authenticate((&state.db, state.clock.as_ref()), login_id)
                 .await?;
+        if user.user.must_change_password && !allowed_before_password_change(parts) {
+            return Err(ApiError::from(anjian_domain::Error::PasswordChangeRequired));
+        }
         let scope = user.scope();
         Ok(Auth {
             user,

@@ -15,14 +15,61 @@ pub fn valid_username(u: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
+/// The longest display name, in characters.
+pub const DISPLAY_NAME_MAX: usize = 50;
+
 /// A display name, trimmed: 1 to 50 characters; `invalid` under
 /// `display_name` otherwise.
 pub fn display_name(f: &mut FieldErrors, d: &str) -> String {
     let d = d.trim();
-    if d.is_empty() || d.chars().count() > 50 {
+    if d.is_empty() || d.chars().count() > DISPLAY_NAME_MAX {
         f.add("display_name", "invalid");
     }
     d.to_owned()
+}
+
+/// An e-mail address, trimmed (`None` when blank): one `@` between a local
+/// part and a domain with a dot, no spaces, at most 254 characters; `invalid`
+/// under `email` otherwise.
+pub fn email(f: &mut FieldErrors, e: &str) -> Option<String> {
+    let e = e.trim();
+    if e.is_empty() {
+        return None;
+    }
+    let ok = e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match e.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if !ok {
+        f.add("email", "invalid");
+    }
+    Some(e.to_owned())
+}
+
+/// A phone number, trimmed (`None` when blank): 5 to 20 of digits, `+`, `-`
+/// and spaces, with at least 5 digits (mobile 13812345678, landline
+/// 0519-85123456); `invalid` under `phone` otherwise.
+pub fn phone(f: &mut FieldErrors, p: &str) -> Option<String> {
+    let p = p.trim();
+    if p.is_empty() {
+        return None;
+    }
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    let ok = (5..=20).contains(&p.chars().count())
+        && digits >= 5
+        && p.chars().all(|c| c.is_ascii_digit() || "+- ".contains(c));
+    if !ok {
+        f.add("phone", "invalid");
+    }
+    Some(p.to_owned())
 }
 
 /// Why an account's logins end at once, if they do: it was disabled, or
@@ -116,6 +163,29 @@ pub fn locks_out_first_admin(username: &str, disabled: bool, role: Option<Role>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contacts_are_checked_and_blank_means_none() {
+        let mut f = FieldErrors::new();
+        assert_eq!(
+            email(&mut f, " anquan@luoxi.gov.cn "),
+            Some("anquan@luoxi.gov.cn".into())
+        );
+        assert_eq!(email(&mut f, "  "), None);
+        assert_eq!(phone(&mut f, "0519-85123456"), Some("0519-85123456".into()));
+        assert_eq!(phone(&mut f, "13812345678"), Some("13812345678".into()));
+        assert!(f.is_empty());
+        for bad in ["a@b", "@x.cn", "a b@x.cn", "a@x.cn.", "a@@x.cn"] {
+            let mut f = FieldErrors::new();
+            email(&mut f, bad);
+            assert!(!f.is_empty(), "{bad}");
+        }
+        for bad in ["12ab5678", "1234", "+-+-+-"] {
+            let mut f = FieldErrors::new();
+            phone(&mut f, bad);
+            assert!(!f.is_empty(), "{bad}");
+        }
+    }
 
     fn reasons(a: Assignment<'_>) -> FieldErrors {
         let mut f = FieldErrors::new();

@@ -48,6 +48,9 @@ pub enum Error {
     Unauthenticated,
     #[error("the role may not do this")]
     Forbidden,
+    /// The account's password was set by someone else and must be changed first.
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("stale version: current is {current}")]
@@ -88,6 +91,7 @@ pub enum ErrorCode {
     InvalidRequest,
     Unauthenticated,
     Forbidden,
+    PasswordChangeRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -112,10 +116,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
+        ErrorCode::PasswordChangeRequired,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
@@ -144,6 +149,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::PasswordChangeRequired => "password_change_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
@@ -188,6 +194,7 @@ impl Error {
             Error::NotFound => ErrorCode::NotFound,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
             Error::Forbidden => ErrorCode::Forbidden,
+            Error::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::VersionMismatch { .. } => ErrorCode::VersionMismatch,
             Error::InvalidTransition { .. } => ErrorCode::InvalidTransition,

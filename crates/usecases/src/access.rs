@@ -72,7 +72,7 @@ async fn sign_in(
     client: &str,
     request_id: Option<String>,
 ) -> Result<Session> {
-    let username = username.trim().to_lowercase();
+    let username = account_name(db, username).await?;
     let user_key = format!("user:{username}");
     let client_key = format!("client:{client}");
     {
@@ -110,6 +110,24 @@ async fn sign_in(
         login_id,
         refresh_token,
     })
+}
+
+/// The account a login name stands for: the username itself, or, for the
+/// credit code of an enterprise that has exactly one enabled account and no
+/// account named so, that account's username (its attempts count against it).
+async fn account_name(db: &Db, name: &str) -> Result<String> {
+    let username = name.trim().to_lowercase();
+    let upper = name.trim().to_uppercase();
+    if anjian_domain::CreditCode::parse(&upper).is_err()
+        || repo::users::exists(db, &username).await?
+    {
+        return Ok(username);
+    }
+    let mut accounts = repo::users::enabled_of_credit_code(db.conn(), &upper).await?;
+    match (accounts.pop(), accounts.is_empty()) {
+        (Some(only), true) => Ok(only.username),
+        _ => Ok(username),
+    }
 }
 
 /// Exchanges a refresh token for a new one. A token that was already
@@ -224,6 +242,8 @@ pub async fn insert_user(tx: &mut WriteTx, n: &NewUser, password_hash: String) -
         n.enterprise_id,
         &n.village_ids,
     );
+    let email = account::email(&mut f, &n.email);
+    let phone = account::phone(&mut f, &n.phone);
     let a = Assignment {
         role: checked.as_ref().map(|c| c.2),
         enterprise_id: n.enterprise_id,
@@ -248,6 +268,9 @@ pub async fn insert_user(tx: &mut WriteTx, n: &NewUser, password_hash: String) -
         enterprise_id: n.enterprise_id,
         password_hash,
         disabled: false,
+        email,
+        phone,
+        must_change_password: n.must_change_password,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -324,6 +347,15 @@ pub async fn patch_user(
     if let Some(h) = new_hash {
         after.password_hash = h;
     }
+    if let Some(e) = &p.email {
+        after.email = account::email(&mut f, e);
+    }
+    if let Some(ph) = &p.phone {
+        after.phone = account::phone(&mut f, ph);
+    }
+    if let Some(m) = p.must_change_password {
+        after.must_change_password = m;
+    }
     let village_ids = p
         .village_ids
         .clone()
@@ -360,6 +392,182 @@ pub async fn patch_user(
     let u = repo::users::load_in(&tx, after).await?;
     tx.commit().await?;
     Ok(u)
+}
+
+/// An account given to an enterprise with its one-time password.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub enterprise: anjian_store::entity::enterprise::Model,
+    pub username: String,
+    pub initial_password: String,
+}
+
+/// What provisioning did.
+#[derive(Debug, Clone, Default)]
+pub struct Provision {
+    pub created: Vec<Provisioned>,
+    /// Enterprises that already had an account (or whose credit code is
+    /// another account's username).
+    pub skipped: u64,
+}
+
+/// Gives every roster enterprise that has no account one (admin): username
+/// its credit code, a one-time initial password to be changed at the first
+/// login. In one transaction; running it again creates only what is missing.
+#[tracing::instrument(name = "users.provision", skip_all, fields(user.id = %by.user.id, created = tracing::field::Empty))]
+pub async fn provision_enterprises(db: &Db, actor: Actor, by: &User) -> Result<Provision> {
+    require(by, Capability::ManageUsers)?;
+    provision(db, actor).await
+}
+
+/// [`provision_enterprises`] on behalf of `actor`, who is trusted (the
+/// command line, run by whoever runs the server).
+pub async fn provision(db: &Db, actor: Actor) -> Result<Provision> {
+    let mut tx = db.write(actor).await?;
+    let (todo, mut skipped) = repo::users::enterprises_without_account(&tx).await?;
+    let names: Vec<String> = todo.iter().map(|e| e.credit_code.to_lowercase()).collect();
+    let taken = repo::users::taken(&tx, &names).await?;
+    let todo: Vec<_> = todo
+        .into_iter()
+        .filter(|e| {
+            let free = !taken.contains(&e.credit_code.to_lowercase());
+            skipped += u64::from(!free);
+            free
+        })
+        .collect();
+    let passwords = password::initial_passwords(todo.len()).await?;
+    let now = tx.now();
+    let mut rows = Vec::with_capacity(todo.len());
+    let mut created = Vec::with_capacity(todo.len());
+    for (e, (pw, hash)) in todo.into_iter().zip(passwords) {
+        let username = e.credit_code.to_lowercase();
+        rows.push(user::Model {
+            id: Uuid::now_v7(),
+            username: username.clone(),
+            display_name: e.name.chars().take(account::DISPLAY_NAME_MAX).collect(),
+            role: Role::Enterprise.into(),
+            enterprise_id: Some(e.id),
+            password_hash: hash,
+            disabled: false,
+            email: None,
+            phone: None,
+            must_change_password: true,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        });
+        created.push(Provisioned {
+            enterprise: e,
+            username,
+            initial_password: pw,
+        });
+    }
+    tx.insert_many("user.provision", rows).await?;
+    tx.commit().await?;
+    tracing::Span::current().record("created", created.len());
+    Ok(Provision { created, skipped })
+}
+
+/// Gives an account a new one-time password (admin; the office for
+/// enterprise accounts): its logins end, and it must choose its own password
+/// at the next login. The new password, to hand over.
+#[tracing::instrument(name = "user.reset_password", skip_all, fields(user.id = %by.user.id, target = %id))]
+pub async fn reset_password(db: &Db, actor: Actor, by: &User, id: Uuid) -> Result<String> {
+    let office = by.role() == Role::Office;
+    if !office {
+        require(by, Capability::ManageUsers)?;
+    }
+    let (pw, hash) = password::initial_passwords(1)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("no password made")))?;
+    let mut tx = db.write(actor).await?;
+    let (before, _) = repo::users::find_row(&tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if office && *before.role != Role::Enterprise {
+        return Err(Error::Forbidden);
+    }
+    let after = user::Model {
+        password_hash: hash,
+        must_change_password: true,
+        ..before.clone()
+    };
+    tx.update("user.reset_password", &before, after).await?;
+    repo::auth::revoke_all(&tx, id, "password_reset").await?;
+    tx.commit().await?;
+    Ok(pw)
+}
+
+/// The signed-in user changes its own password, proving the current one
+/// (a wrong one counts as a failed login attempt): its other logins end, and
+/// a required change is done.
+#[tracing::instrument(name = "me.password", skip_all, fields(user.id = %user.user.id, outcome = tracing::field::Empty))]
+pub async fn change_own_password(
+    (db, clock): (&Db, &dyn Clock),
+    (user, login_id): (&User, Uuid),
+    current: &str,
+    new: &str,
+    request_id: Option<String>,
+) -> Result<()> {
+    let r =
+        change_password_checked((db, clock), (user, login_id), (current, new), request_id).await;
+    tracing::Span::current().record(
+        "outcome",
+        r.as_ref().map_or_else(|e| e.code().as_str(), |()| "ok"),
+    );
+    r
+}
+
+async fn change_password_checked(
+    (db, clock): (&Db, &dyn Clock),
+    (user, login_id): (&User, Uuid),
+    (current, new): (&str, &str),
+    request_id: Option<String>,
+) -> Result<()> {
+    let key = format!("user:{}", user.user.username);
+    {
+        let tx = db.write_at(Actor::system(), clock).await?;
+        let n = repo::auth::count_attempt(&tx, &key).await?;
+        let now = tx.now();
+        tx.commit().await?;
+        let no_client = login::Attempts {
+            count: 0,
+            window_started_at: now,
+        };
+        if let Some(retry_after_secs) = login::wait_before_check(n, no_client, now) {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+    }
+    let mut f = FieldErrors::new();
+    if let Err(reason) = anjian_domain::password::check(new) {
+        f.add("new_password", reason);
+    } else if new == current {
+        f.add("new_password", "unchanged");
+    }
+    let matches = password::verify_blocking(current, Some(&user.user.password_hash)).await?;
+    if !matches {
+        f.add("current_password", "incorrect");
+    }
+    f.into_result()?;
+    let hash = password::hash_blocking(new).await?;
+    let actor = Actor {
+        user_id: Some(user.user.id),
+        request_id,
+    };
+    let mut tx = db.write_at(actor, clock).await?;
+    repo::auth::refund_attempt(&tx, &key).await?;
+    let (before, _) = repo::users::find_row(&tx, user.user.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let after = user::Model {
+        password_hash: hash,
+        must_change_password: false,
+        ..before.clone()
+    };
+    tx.update("user.password", &before, after).await?;
+    repo::auth::revoke_others(&tx, user.user.id, login_id, "password_changed").await?;
+    tx.commit().await.map(|_| ())
 }
 
 /// Creates the first administrator unless it exists. Returns the password

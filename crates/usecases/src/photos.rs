@@ -737,3 +737,43 @@ pub(crate) async fn attach(
     }
     Ok(())
 }
+
+/// Takes a photo whose bytes arrive with the request itself (the portal's
+/// upload form, where a browser on a plain-HTTP LAN address has no
+/// `crypto.subtle` to hash them first, and generated demo photos): declared
+/// under a new id with the hash computed here, stored on its staging key,
+/// and completed like any upload. The photo, at least `verified`.
+#[tracing::instrument(name = "photo.ingest", skip_all, fields(user.id = %user.user.id, size = bytes.len()))]
+pub async fn ingest(
+    ph: &Photos,
+    db: &Db,
+    (actor, max_pending, tz): (Actor, i64, chrono_tz::Tz),
+    user: &User,
+    bytes: bytes::Bytes,
+) -> Result<photo::Model, PhotoError> {
+    let sha256 = sha256_hex(&bytes);
+    let content_type = anjian_evidence::imaging::Format::sniff(&bytes)
+        .ok_or_else(|| PhotoError::NotAnImage("neither JPEG, PNG nor WebP".into()))?
+        .mime();
+    let declared = declare(
+        db,
+        actor.clone(),
+        user,
+        repo::Declare {
+            id: Uuid::now_v7(),
+            sha256: sha256.clone(),
+            size: bytes.len() as i64,
+            content_type: content_type.to_owned(),
+            taken_at: None,
+        },
+        max_pending,
+    )
+    .await?;
+    if declared.status.has_bytes() {
+        return Ok(declared);
+    }
+    ph.store
+        .put_hashed(&keys::staging(&declared.id), bytes, &sha256, content_type, false)
+        .await?;
+    Ok(complete(ph, db, actor, user, declared.id, tz).await?.photo)
+}

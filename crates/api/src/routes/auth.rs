@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::context;
-use crate::dto::{ErrorEnvelope, LoginIn, MeOut, RefreshIn, TokenOut};
+use crate::dto::{ErrorEnvelope, LoginIn, MeOut, PasswordChangeIn, RefreshIn, TokenOut};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Auth};
 use crate::state::AppState;
@@ -79,4 +79,26 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Stat
     responses((status = 200, body = MeOut), (status = 401, body = ErrorEnvelope)))]
 pub async fn me(auth: Auth) -> Json<MeOut> {
     Json(MeOut::from(&auth.user))
+}
+
+/// Changes the signed-in user's password, proving the current one (a wrong
+/// one counts as a failed login attempt); every other login of the user ends.
+#[utoipa::path(post, path = "/me/password", tag = "auth", request_body = PasswordChangeIn,
+    responses((status = 204), (status = 401, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "`current_password` incorrect, or `new_password` refused by the password rules"),
+        (status = 429, body = ErrorEnvelope, headers(("Retry-After" = u64)))))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<PasswordChangeIn>,
+) -> ApiResult<StatusCode> {
+    access::change_own_password(
+        (&state.db, state.clock.as_ref()),
+        (&auth.user, auth.login_id),
+        &b.current_password,
+        &b.new_password,
+        Some(context::current().request_id),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

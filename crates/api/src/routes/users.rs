@@ -1,7 +1,10 @@
 //! User administration (admin).
 
 use super::{PageQuery, page_out};
-use crate::dto::{ErrorEnvelope, Page, UserIn, UserOut, UserPatchIn};
+use crate::dto::{
+    ErrorEnvelope, InitialPasswordOut, Page, ProvisionOut, ProvisionedOut, UserIn, UserOut,
+    UserPatchIn,
+};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Auth, IfMatch, PathId};
 use crate::state::AppState;
@@ -57,6 +60,9 @@ pub async fn create(
         enterprise_id: b.enterprise_id,
         village_ids: b.village_ids.into(),
         password: b.password.into(),
+        email: b.email.map(Into::into).unwrap_or_default(),
+        phone: b.phone.map(Into::into).unwrap_or_default(),
+        must_change_password: b.must_change_password,
     };
     let u = access::create_user(&state.db, auth.actor(), &auth.user, &n).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
@@ -82,10 +88,52 @@ pub async fn patch(
         village_ids: b.village_ids.map(Into::into),
         disabled: b.disabled,
         password: b.password.map(Into::into),
+        email: b.email.map(|e| e.map(Into::into).unwrap_or_default()),
+        phone: b.phone.map(|p| p.map(Into::into).unwrap_or_default()),
+        must_change_password: b.must_change_password,
     };
     Ok(Json(
         access::patch_user(&state.db, auth.actor(), &auth.user, (id, if_match), &p)
             .await?
             .into(),
     ))
+}
+
+/// Gives the user a new one-time password (admin; the office for enterprise
+/// accounts): its logins end, and it must choose its own at the next login.
+#[utoipa::path(post, path = "/users/{id}/reset-password", tag = "users", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = InitialPasswordOut), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathId(id): PathId,
+) -> ApiResult<Json<InitialPasswordOut>> {
+    let initial_password = access::reset_password(&state.db, auth.actor(), &auth.user, id).await?;
+    Ok(Json(InitialPasswordOut { initial_password }))
+}
+
+/// Gives every roster enterprise without an account one (admin): username
+/// its credit code, a one-time initial password to hand over, changed at the
+/// first login. (`anjian users provision-enterprises --xlsx FILE` does the
+/// same and writes the list for distribution.)
+#[utoipa::path(post, path = "/users/provision-enterprises", tag = "users",
+    responses((status = 200, body = ProvisionOut), (status = 403, body = ErrorEnvelope)))]
+pub async fn provision_enterprises(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<ProvisionOut>> {
+    let p = access::provision_enterprises(&state.db, auth.actor(), &auth.user).await?;
+    Ok(Json(ProvisionOut {
+        created: p
+            .created
+            .into_iter()
+            .map(|c| ProvisionedOut {
+                enterprise_id: c.enterprise.id,
+                username: c.username,
+                initial_password: c.initial_password,
+            })
+            .collect(),
+        skipped: p.skipped,
+    }))
 }

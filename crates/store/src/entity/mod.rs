@@ -141,6 +141,12 @@ pub mod user {
         #[serde(skip)]
         pub password_hash: String,
         pub disabled: bool,
+        /// Where notifications go.
+        pub email: Option<String>,
+        pub phone: Option<String>,
+        /// The password was set by someone else (provisioned, reset): the
+        /// user must choose its own before doing anything else.
+        pub must_change_password: bool,
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,

@@ -215,6 +215,20 @@ pub async fn revoke(tx: &mut WriteTx, login_id: Uuid, reason: &str, action: &str
 }
 
 /// Revokes every login of a user.
+/// Ends every live login of the user but `keep`.
+pub async fn revoke_others(tx: &WriteTx, user_id: Uuid, keep: Uuid, reason: &str) -> Result<()> {
+    login::Entity::update_many()
+        .col_expr(login::Column::RevokedAt, Expr::value(tx.now()))
+        .col_expr(login::Column::RevokedReason, Expr::value(reason))
+        .filter(login::Column::UserId.eq(user_id))
+        .filter(login::Column::Id.ne(keep))
+        .filter(login::Column::RevokedAt.is_null())
+        .exec(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    Ok(())
+}
+
 pub async fn revoke_all(tx: &WriteTx, user_id: Uuid, reason: &str) -> Result<()> {
     login::Entity::update_many()
         .col_expr(login::Column::RevokedAt, Expr::value(tx.now()))

@@ -52,6 +52,9 @@ pub struct NewUser {
     pub enterprise_id: Option<Uuid>,
     pub village_ids: Vec<Uuid>,
     pub password: String,
+    pub email: String,
+    pub phone: String,
+    pub must_change_password: bool,
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -63,6 +66,10 @@ pub struct UserPatch {
     pub village_ids: Option<Vec<Uuid>>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// `Some("")` clears it.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub must_change_password: Option<bool>,
 }
 
 async fn villages_of(
@@ -231,4 +238,65 @@ pub async fn set_villages(tx: &mut WriteTx, user_id: Uuid, village_ids: &[Uuid])
         })
         .collect();
     tx.insert_children("user.villages", new).await
+}
+
+/// Roster enterprises that no account belongs to, by credit code, and how
+/// many have one.
+pub async fn enterprises_without_account(tx: &WriteTx) -> Result<(Vec<enterprise::Model>, u64)> {
+    let with: BTreeSet<Uuid> = user::Entity::find()
+        .select_only()
+        .column(user::Column::EnterpriseId)
+        .filter(user::Column::EnterpriseId.is_not_null())
+        .into_tuple::<Option<Uuid>>()
+        .all(tx.txn())
+        .await
+        .map_err(Error::internal)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let all = enterprise::Entity::find()
+        .order_by_asc(enterprise::Column::CreditCode)
+        .all(tx.txn())
+        .await
+        .map_err(Error::internal)?;
+    let (had, todo): (Vec<_>, Vec<_>) = all.into_iter().partition(|e| with.contains(&e.id));
+    Ok((todo, had.len() as u64))
+}
+
+/// Which of `usernames` accounts already have.
+pub async fn taken(tx: &WriteTx, usernames: &[String]) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for chunk in usernames.chunks(500) {
+        let found: Vec<String> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Username)
+            .filter(user::Column::Username.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(tx.txn())
+            .await
+            .map_err(Error::internal)?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// The enabled accounts of the enterprise with this credit code.
+pub async fn enabled_of_credit_code(
+    conn: &impl sea_orm::ConnectionTrait,
+    credit_code: &str,
+) -> Result<Vec<user::Model>> {
+    let Some(e) = enterprise::Entity::find()
+        .filter(enterprise::Column::CreditCode.eq(credit_code))
+        .one(conn)
+        .await
+        .map_err(Error::internal)?
+    else {
+        return Ok(Vec::new());
+    };
+    user::Entity::find()
+        .filter(user::Column::EnterpriseId.eq(e.id))
+        .filter(user::Column::Disabled.eq(false))
+        .all(conn)
+        .await
+        .map_err(Error::internal)
 }
