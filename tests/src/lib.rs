@@ -23,6 +23,7 @@ pub mod corpus;
 pub mod field;
 pub mod process;
 pub mod proxy;
+pub mod web;
 
 /// The password of the admin every test server starts with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";

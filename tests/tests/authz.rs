@@ -416,3 +416,61 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The pages (not in the OpenAPI document): (path, what `{id}` is, expected
+/// status per caller in [`CALLERS`] order). Enterprise accounts sign in at
+/// `/portal/login`, the office and admins at `/office/login`; inspectors and
+/// disabled accounts can't sign in to either and are sent to sign in (303),
+/// as anonymous callers are. A signed-in caller of the other realm gets 403.
+#[rustfmt::skip]
+const PAGES: &[(&str, Target, [u16; 8])] = &[
+    ("/", Target::None, [200; 8]),
+    ("/portal/hazards", Target::None, [403, 403, 303, 303, 200, 200, 303, 303]),
+    ("/portal/hazards/{id}", Target::Hazard, [403, 403, 303, 303, 200, 404, 303, 303]),
+    ("/portal/password", Target::None, [403, 403, 303, 303, 200, 200, 303, 303]),
+    ("/office", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/reviews", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/overdue", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/extensions", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/password", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+];
+
+#[tokio::test]
+async fn every_page_answers_every_caller_as_the_matrix_says() {
+    use anjian_tests::web::Browser;
+    let w = world().await;
+    let mut wrong = Vec::new();
+    for who in 0..CALLERS.len() {
+        let mut b = Browser::new(&w.app);
+        if let Some((u, p)) = w.logins[who].clone() {
+            // Each realm's own sign-in; the one that takes the caller counts.
+            for realm in ["/portal", "/office"] {
+                let form = b.get(&format!("{realm}/login")).await;
+                let csrf = form.csrf();
+                let r = b
+                    .post(
+                        &format!("{realm}/login"),
+                        &[("csrf", &csrf), ("username", &u), ("password", &p)],
+                    )
+                    .await;
+                if r.status == StatusCode::SEE_OTHER {
+                    break;
+                }
+            }
+        }
+        for (path, target, expected) in PAGES {
+            let id = match target {
+                Target::Hazard => w.records.hazard.as_str(),
+                _ => "",
+            };
+            let got = b.get(&path.replace("{id}", id)).await.status.as_u16();
+            if got != expected[who] {
+                wrong.push(format!(
+                    "GET {path} as {}: {got}, expected {}",
+                    CALLERS[who], expected[who]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -14,6 +14,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod token;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -148,8 +149,9 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     document_common_answers(&mut doc);
     document_push_limits(&mut doc);
-    let mut router =
-        router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc));
+    let mut router = router
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+        .merge(web::routes());
     if let Some(p) = &state.photos
         && let Some(embedded) = p.embedded.clone()
     {

@@ -13,6 +13,7 @@ pub mod closed;
 pub mod credit_code;
 pub mod enterprise;
 pub mod error;
+pub mod figures;
 pub mod hazard;
 pub mod ids;
 pub mod inspection;

@@ -36,9 +36,10 @@ impl Role {
     pub fn can(self, cap: Capability) -> bool {
         match cap {
             Capability::ManageUsers => self == Role::Admin,
-            Capability::ManageRoster | Capability::ManageCampaigns | Capability::ReadAudit => {
-                self.is_staff()
-            }
+            Capability::ManageRoster
+            | Capability::ManageCampaigns
+            | Capability::ReadAudit
+            | Capability::ReadReports => self.is_staff(),
         }
     }
 
@@ -60,6 +61,8 @@ pub enum Capability {
     ManageCampaigns,
     /// Read the audit trail (office, admin).
     ReadAudit,
+    /// Read the campaign's figures: the dashboard and reports (office, admin).
+    ReadReports,
 }
 
 #[cfg(feature = "openapi")]

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod dashboard;
 pub mod lifecycle;
 pub mod photos;
 pub mod records;

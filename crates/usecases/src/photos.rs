@@ -773,7 +773,13 @@ pub async fn ingest(
         return Ok(declared);
     }
     ph.store
-        .put_hashed(&keys::staging(&declared.id), bytes, &sha256, content_type, false)
+        .put_hashed(
+            &keys::staging(&declared.id),
+            bytes,
+            &sha256,
+            content_type,
+            false,
+        )
         .await?;
     Ok(complete(ph, db, actor, user, declared.id, tz).await?.photo)
 }

@@ -267,12 +267,22 @@ pub async fn variant(
     auth: Auth,
     Path((id, variant)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let ph = photos(&state)?;
+    redirect_to_variant(&state, &auth.user, (&id, &variant)).await
+}
+
+/// A 302 to a short-lived presigned GET of the photo's variant, when `user`
+/// may have it (also for the portal's pages, signed in by cookie).
+pub async fn redirect_to_variant(
+    state: &AppState,
+    user: &anjian_store::repo::users::User,
+    (id, variant): (&str, &str),
+) -> ApiResult<Response> {
+    let ph = photos(state)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
-    let Some(variant) = Variant::parse(&variant) else {
+    let Some(variant) = Variant::parse(variant) else {
         return Err(ApiError::not_found());
     };
-    let (p, key) = usecase::variant(&state.db, &auth.user, id, variant)
+    let (p, key) = usecase::variant(&state.db, user, id, variant)
         .await
         .map_err(photo_err)?;
     let (content_type, ext) = match (variant, p.content_type.as_str()) {

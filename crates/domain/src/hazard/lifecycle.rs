@@ -268,7 +268,7 @@ pub fn decide(state: &HazardState, role: Role, command: Command) -> Result<Trans
     };
     match command {
         Command::SubmitRectification { description } => {
-            let comment = text::field(&mut f, "description", &description, false, max::LONG);
+            let comment = text::field(&mut f, "description", &description, true, max::LONG);
             f.into_result()?;
             let to = match from {
                 HazardStatus::Open => HazardStatus::Submitted,

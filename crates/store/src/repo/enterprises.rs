@@ -248,3 +248,19 @@ pub async fn find_in(tx: &WriteTx, ids: &[Uuid]) -> Result<Vec<enterprise::Model
     }
     Ok(out)
 }
+
+/// The enterprises of `ids` the scope sees (for lists that name them).
+pub async fn named(db: &Db, scope: &Scope, ids: &[Uuid]) -> Result<Vec<enterprise::Model>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            enterprise::Entity::find()
+                .filter(enterprise::Column::Id.is_in(chunk.to_vec()))
+                .filter(crate::scope::enterprises(scope))
+                .all(db.conn())
+                .await
+                .map_err(Error::internal)?,
+        );
+    }
+    Ok(out)
+}

@@ -373,3 +373,75 @@ async fn insert_prepared<'a>(
     tx.insert_many("hazard.create", hazards).await?;
     tx.insert_children("hazard.create", events).await
 }
+
+/// The facts the campaign's figures count: every hazard found or closed
+/// since `since`, or not yet closed or cancelled, with its enterprise's village and the day
+/// its last rectification was submitted (dates in the office time zone).
+pub async fn facts(
+    db: &Db,
+    since: DateTime<Utc>,
+    policy: &DeadlinePolicy,
+) -> Result<Vec<anjian_domain::figures::HazardFacts>> {
+    use crate::entity::rectification;
+    use std::collections::HashMap;
+    let day = |at: DateTime<Utc>| policy.office_date(at);
+    let rows = hazard::Entity::find()
+        .filter(
+            Condition::any()
+                .add(hazard::Column::FoundAt.gte(since))
+                .add(hazard::Column::ClosedAt.gte(since))
+                .add(hazard::Column::Status.is_in([
+                    HazardStatus::Open.as_str(),
+                    HazardStatus::Submitted.as_str(),
+                ])),
+        )
+        .all(db.conn())
+        .await
+        .map_err(Error::internal)?;
+    let villages: HashMap<Uuid, Uuid> = enterprise::Entity::find()
+        .select_only()
+        .column(enterprise::Column::Id)
+        .column(enterprise::Column::VillageId)
+        .into_tuple()
+        .all(db.conn())
+        .await
+        .map_err(Error::internal)?
+        .into_iter()
+        .collect();
+    let closed: Vec<Uuid> = rows
+        .iter()
+        .filter(|h| *h.status == HazardStatus::Closed)
+        .map(|h| h.id)
+        .collect();
+    let mut submitted: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    for chunk in closed.chunks(500) {
+        let subs: Vec<(Uuid, DateTime<Utc>)> = rectification::Entity::find()
+            .select_only()
+            .column(rectification::Column::HazardId)
+            .column(rectification::Column::SubmittedAt)
+            .filter(rectification::Column::HazardId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db.conn())
+            .await
+            .map_err(Error::internal)?;
+        for (h, at) in subs {
+            let e = submitted.entry(h).or_insert(at);
+            *e = (*e).max(at);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|h| {
+            Some(anjian_domain::figures::HazardFacts {
+                village_id: *villages.get(&h.enterprise_id)?,
+                enterprise_id: h.enterprise_id,
+                status: *h.status,
+                severity: *h.severity,
+                deadline: h.deadline,
+                found_on: day(h.found_at),
+                closed_on: h.closed_at.map(day),
+                submitted_on: submitted.get(&h.id).copied().map(day),
+            })
+        })
+        .collect())
+}

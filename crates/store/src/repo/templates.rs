@@ -156,3 +156,31 @@ pub async fn latest(tx: &WriteTx, code: &str) -> Result<Option<Uuid>> {
         .await
         .map_err(Error::internal)
 }
+
+/// The legal basis of the checklist item a hazard of `inspection_id` was
+/// found under, if the hazard names an item of its inspection's template.
+pub async fn legal_basis_of(
+    db: &Db,
+    inspection_id: Uuid,
+    item_code: &str,
+) -> Result<Option<String>> {
+    use crate::entity::inspection;
+    let template: Option<Uuid> = inspection::Entity::find_by_id(inspection_id)
+        .select_only()
+        .column(inspection::Column::TemplateId)
+        .into_tuple()
+        .one(db.conn())
+        .await
+        .map_err(Error::internal)?;
+    let Some(template) = template else {
+        return Ok(None);
+    };
+    Ok(checklist_item::Entity::find()
+        .filter(checklist_item::Column::TemplateId.eq(template))
+        .filter(checklist_item::Column::Code.eq(item_code))
+        .one(db.conn())
+        .await
+        .map_err(Error::internal)?
+        .map(|i| i.legal_basis)
+        .filter(|b| !b.trim().is_empty()))
+}
