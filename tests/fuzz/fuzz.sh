@@ -24,7 +24,10 @@ command -v schemathesis >/dev/null 2>&1 || {
   echo "schemathesis is not installed: pip install schemathesis" >&2
   exit 1
 }
-cargo build --quiet --bin anjian
+# The binary the test build makes (same features as `cargo test --workspace`,
+# so after the suites this builds nothing; `cargo build` alone would resolve
+# features without the dev-dependencies and compile the tree a second time).
+cargo test --quiet --workspace --no-run
 bin="target/debug/anjian"
 work="$(mktemp -d -t anjian-fuzz.XXXXXX)"
 server_pid=""
