@@ -133,13 +133,19 @@ impl Browser {
         self.send(r).await
     }
 
-    /// Signs in through the login form; the page it lands on.
+    /// Signs in through the portal's login form; the page it lands on.
     pub async fn sign_in(&mut self, username: &str, password: &str) -> Page {
-        let form = self.get("/portal/login").await;
+        self.sign_in_to("/portal", username, password).await
+    }
+
+    /// Signs in through the login form of `realm` (`/portal`, `/office`).
+    pub async fn sign_in_to(&mut self, realm: &str, username: &str, password: &str) -> Page {
+        let login = format!("{realm}/login");
+        let form = self.get(&login).await;
         assert_eq!(form.status, StatusCode::OK);
         let csrf = form.csrf();
         self.post(
-            "/portal/login",
+            &login,
             &[
                 ("csrf", &csrf),
                 ("username", username),

@@ -433,6 +433,9 @@ const PAGES: &[(&str, Target, [u16; 8])] = &[
     ("/office/overdue", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
     ("/office/extensions", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
     ("/office/password", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/enterprises", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/enterprises/{id}", Target::Enterprise, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/hazards/{id}", Target::Hazard, [200, 200, 303, 303, 403, 403, 303, 303]),
 ];
 
 #[tokio::test]
@@ -461,6 +464,7 @@ async fn every_page_answers_every_caller_as_the_matrix_says() {
         for (path, target, expected) in PAGES {
             let id = match target {
                 Target::Hazard => w.records.hazard.as_str(),
+                Target::Enterprise => w.records.enterprise.as_str(),
                 _ => "",
             };
             let got = b.get(&path.replace("{id}", id)).await.status.as_u16();

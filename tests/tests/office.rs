@@ -246,3 +246,100 @@ async fn the_overdue_list_sorts_by_days_overdue() {
     );
     assert!(a > c, "least overdue first");
 }
+
+#[tokio::test]
+async fn the_office_finds_an_enterprise_and_reads_its_inspections_hazards_and_photos() {
+    let f = town().await;
+    let mut insp = f.inspector("file_insp", 0).await;
+    let e = &f.ents[0][0];
+    let (_, t) = f.app.get("/api/v1/templates", &f.admin).await;
+    let tpl = &t["items"][0];
+    let inspection = uuid::Uuid::now_v7();
+    let mut h = anjian_tests::field::hazard(e, "general");
+    h["inspection_id"] = json!(inspection);
+    h["title"] = json!("配电箱前堆放杂物");
+    let batch = vec![
+        insp.mutation("inspection.create", None, json!({"id": inspection, "enterprise_id": e["id"], "template_id": tpl["id"],
+            "started_at": "2026-11-27T01:00:00Z", "finished_at": "2026-11-27T02:30:00Z",
+            "results": [{"item_code": tpl["items"][0]["code"], "outcome": "fail", "note": "见隐患"}], "summary": "发现一般隐患1项"})),
+        insp.mutation("hazard.create", None, h.clone()),
+    ];
+    let (_, b) = f.app.push(&insp, batch).await;
+    assert_eq!(b["results"][1]["status"], "applied", "{b}");
+    let hazard = h["id"].as_str().unwrap();
+    submit(&f, hazard).await;
+
+    let mut b = Browser::new(&f.app);
+    let p = b
+        .sign_in_to("/office", "office_w", "office-password-1")
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let p = b.get("/office/enterprises").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains("输入企业名称或信用代码查找企业"),
+        "{}",
+        p.body
+    );
+
+    // By name, by credit code (any case), and not in another village.
+    let name = e["name"].as_str().unwrap();
+    let id = e["id"].as_str().unwrap();
+    // (The client percent-encodes the query.)
+    let by = |q: &str| format!("/office/enterprises?q={q}");
+    let p = b.get(&by(name)).await;
+    assert!(
+        p.body.contains(&format!("/office/enterprises/{id}")),
+        "{}",
+        p.body
+    );
+    let code = e["credit_code"].as_str().unwrap().to_lowercase();
+    let p = b.get(&by(&code)).await;
+    assert!(
+        p.body.contains(&format!("/office/enterprises/{id}")),
+        "{}",
+        p.body
+    );
+    let p = b
+        .get(&format!("{}&village={}", by(name), f.villages[1]))
+        .await;
+    assert!(p.body.contains("找到 0 家企业"), "{}", p.body);
+    assert!(!p.body.contains(&format!("/office/enterprises/{id}")));
+
+    // The file: roster entry, the hazard, the inspection, the photos.
+    let p = b.get(&format!("/office/enterprises/{id}")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    for want in [
+        e["credit_code"].as_str().unwrap(),
+        "配电箱前堆放杂物",
+        "检查记录 (1)",
+        "合格 0 · 不合格 1 · 不适用 0",
+        "发现一般隐患1项",
+        "待复查",
+        "照片 (1)",
+        &format!("/office/hazards/{hazard}"),
+    ] {
+        assert!(p.body.contains(want), "{want} missing from {}", p.body);
+    }
+
+    // The hazard's page, read only, back to the file and on to the queue.
+    let p = b.get(&format!("/office/hazards/{hazard}")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("配电箱前堆放杂物"));
+    assert!(
+        p.body
+            .contains(&format!("href=\"/office/enterprises/{id}\""))
+    );
+    assert!(p.body.contains("href=\"/office/reviews\""));
+    assert!(!p.body.contains("/rectify"), "no enterprise form here");
+    assert!(!p.body.contains("/portal/photos/"));
+
+    // Unknown records are not found.
+    for path in [
+        format!("/office/enterprises/{}", uuid::Uuid::now_v7()),
+        "/office/enterprises/nonsense".to_owned(),
+        format!("/office/hazards/{}", uuid::Uuid::now_v7()),
+    ] {
+        assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}

@@ -5,6 +5,7 @@ use anjian_store::entity::{audit_log, checklist_item, enterprise, village};
 use anjian_store::repo::campaigns::Campaign;
 use anjian_store::repo::users::User;
 use anjian_store::repo::{enterprises, templates};
+use anjian_usecases::records::ids_of;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -517,10 +518,6 @@ pub struct InspectionOut {
     pub version: i64,
 }
 
-fn ids(v: &serde_json::Value) -> Vec<Uuid> {
-    serde_json::from_value(v.clone()).unwrap_or_default()
-}
-
 impl From<anjian_store::repo::hazards::InspectionFull> for InspectionOut {
     fn from(f: anjian_store::repo::hazards::InspectionFull) -> Self {
         let i = f.inspection;
@@ -538,7 +535,7 @@ impl From<anjian_store::repo::hazards::InspectionFull> for InspectionOut {
                 .results
                 .into_iter()
                 .map(|r| ResultOut {
-                    photo_ids: ids(&r.photo_ids),
+                    photo_ids: ids_of(&r.photo_ids),
                     item_code: r.item_code,
                     outcome: r.outcome.as_str().to_owned(),
                     note: r.note,
@@ -603,7 +600,7 @@ impl HazardOut {
         let overdue = policy.is_overdue(*h.status, h.deadline, now);
         Self {
             overdue,
-            photo_ids: ids(&h.photo_ids),
+            photo_ids: ids_of(&h.photo_ids),
             id: h.id,
             enterprise_id: h.enterprise_id,
             inspection_id: h.inspection_id,
@@ -630,7 +627,7 @@ impl HazardOut {
                     from_status: e.from_status.map(|s| s.as_str().to_owned()),
                     to_status: e.to_status.map(|s| s.as_str().to_owned()),
                     comment: e.comment,
-                    photo_ids: ids(&e.photo_ids),
+                    photo_ids: ids_of(&e.photo_ids),
                 })
                 .collect(),
         }
@@ -854,7 +851,7 @@ pub struct RectificationOut {
 impl From<anjian_store::entity::rectification::Model> for RectificationOut {
     fn from(r: anjian_store::entity::rectification::Model) -> Self {
         Self {
-            photo_ids: ids(&r.photo_ids),
+            photo_ids: ids_of(&r.photo_ids),
             id: r.id,
             hazard_id: r.hazard_id,
             enterprise_id: r.enterprise_id,

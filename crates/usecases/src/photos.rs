@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use anjian_domain::photo::PhotoStatus;
-use anjian_domain::{Error, ErrorCode};
+use anjian_domain::{Clock, Error, ErrorCode};
 use anjian_evidence::{ImageError, ObjectStore, StoreError, keys, objects::sha256_hex};
 use anjian_store::entity::photo;
 use anjian_store::repo::photos::{self as repo, Verified};
@@ -113,7 +113,7 @@ pub async fn uploadable(db: &Db, user: &User, id: Uuid) -> Result<photo::Model, 
 pub async fn complete(
     ph: &Photos,
     db: &Db,
-    actor: Actor,
+    (actor, clock): (Actor, &dyn Clock),
     user: &User,
     id: Uuid,
     tz: chrono_tz::Tz,
@@ -181,7 +181,7 @@ pub async fn complete(
         taken_at: checked.taken_at.and_then(|t| taken_at(t, tz)),
         gps: checked.gps,
     };
-    let m = match record_verified(db, actor, user, id, verified).await {
+    let m = match record_verified(db, (actor, clock), user, id, verified).await {
         Err(PhotoError::Domain(Error::VersionMismatch { .. })) => {
             // A completion running alongside recorded it first.
             let now = visible(db, user, id).await?;
@@ -224,12 +224,12 @@ async fn fetch_upload(
 /// `processed` when `user` may already see a processed photo of these bytes.
 async fn record_verified(
     db: &Db,
-    actor: Actor,
+    (actor, clock): (Actor, &dyn Clock),
     user: &User,
     id: Uuid,
     v: Verified,
 ) -> Result<photo::Model, PhotoError> {
-    let mut tx = db.write(actor).await?;
+    let mut tx = db.write_at(actor, clock).await?;
     let before = repo::find_for_update(&tx, id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -519,12 +519,12 @@ pub async fn sweep(
 #[tracing::instrument(name = "photo.declare", skip_all, fields(user.id = %user.user.id, photo.id = %p.id))]
 pub async fn declare(
     db: &Db,
-    actor: Actor,
+    (actor, clock): (Actor, &dyn Clock),
     user: &User,
     p: repo::Declare,
     max_pending: i64,
 ) -> Result<photo::Model, Error> {
-    let mut tx = db.write(actor).await?;
+    let mut tx = db.write_at(actor, clock).await?;
     let m = declare_in(&mut tx, user, p, max_pending).await?;
     tx.commit().await?;
     Ok(m)
@@ -747,7 +747,7 @@ pub(crate) async fn attach(
 pub async fn ingest(
     ph: &Photos,
     db: &Db,
-    (actor, max_pending, tz): (Actor, i64, chrono_tz::Tz),
+    (actor, clock, max_pending, tz): (Actor, &dyn Clock, i64, chrono_tz::Tz),
     user: &User,
     bytes: bytes::Bytes,
 ) -> Result<photo::Model, PhotoError> {
@@ -757,7 +757,7 @@ pub async fn ingest(
         .mime();
     let declared = declare(
         db,
-        actor.clone(),
+        (actor.clone(), clock),
         user,
         repo::Declare {
             id: Uuid::now_v7(),
@@ -781,5 +781,7 @@ pub async fn ingest(
             false,
         )
         .await?;
-    Ok(complete(ph, db, actor, user, declared.id, tz).await?.photo)
+    Ok(complete(ph, db, (actor, clock), user, declared.id, tz)
+        .await?
+        .photo)
 }

@@ -4,11 +4,12 @@ use anjian_domain::hazard::ExtensionStatus;
 use anjian_domain::photo::PhotoStatus;
 use anjian_domain::{DeadlinePolicy, Result};
 use anjian_store::Db;
-use anjian_store::entity::{extension_request, rectification};
+use anjian_store::entity::{enterprise, extension_request, rectification};
 use anjian_store::repo::hazards::{HazardFull, InspectionFull};
 use anjian_store::repo::users::User;
 use anjian_store::repo::{self, Page, PageRequest};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub use anjian_store::repo::hazards::HazardFilter;
@@ -37,6 +38,121 @@ pub async fn hazards(
     page: &PageRequest,
 ) -> Result<Page<HazardFull>> {
     repo::hazards::list(db, &by.scope(), f, policy, now, page).await
+}
+
+/// Every hazard `by` sees under `f`, page by page (an enterprise's few dozen,
+/// or a list the office reads whole, such as the overdue ones).
+pub async fn all_hazards(
+    db: &Db,
+    by: &User,
+    f: &HazardFilter,
+    (policy, now): (&DeadlinePolicy, DateTime<Utc>),
+) -> Result<Vec<HazardFull>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest {
+        after: None,
+        limit: 500,
+    };
+    loop {
+        let p = hazards(db, by, f, (policy, now), &page).await?;
+        out.extend(p.items);
+        match p.next_after {
+            Some(a) => page.after = Some(a),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every inspection of one enterprise that `by` sees, newest first.
+pub async fn all_inspections(
+    db: &Db,
+    by: &User,
+    enterprise_id: Uuid,
+) -> Result<Vec<InspectionFull>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest {
+        after: None,
+        limit: 500,
+    };
+    loop {
+        let p = inspections(db, by, Some(enterprise_id), &page).await?;
+        out.extend(p.items);
+        match p.next_after {
+            Some(a) => page.after = Some(a),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// What the office knows of one enterprise: its roster entry and village,
+/// every inspection (with the template's title and the inspector's name),
+/// every hazard with its history, and the status of every photo they list.
+#[derive(Debug, Clone)]
+pub struct EnterpriseFile {
+    pub enterprise: enterprise::Model,
+    pub village: String,
+    pub inspections: Vec<InspectionFull>,
+    pub hazards: Vec<HazardFull>,
+    pub templates: HashMap<Uuid, String>,
+    pub people: HashMap<Uuid, String>,
+    pub photos: HashMap<Uuid, PhotoStatus>,
+}
+
+impl EnterpriseFile {
+    /// Every photo of the file, inspections' first, each once.
+    pub fn photo_ids(&self) -> Vec<Uuid> {
+        let mut seen = std::collections::HashSet::new();
+        let lists = self
+            .inspections
+            .iter()
+            .flat_map(|i| i.results.iter().map(|r| &r.photo_ids))
+            .chain(self.hazards.iter().flat_map(|h| {
+                std::iter::once(&h.hazard.photo_ids).chain(h.history.iter().map(|e| &e.photo_ids))
+            }));
+        lists
+            .flat_map(ids_of)
+            .filter(|id| seen.insert(*id))
+            .collect()
+    }
+}
+
+/// The file of enterprise `id`, if `by` sees it (else `NotFound`).
+pub async fn enterprise_file(
+    db: &Db,
+    by: &User,
+    id: Uuid,
+    (policy, now): (&DeadlinePolicy, DateTime<Utc>),
+) -> Result<EnterpriseFile> {
+    let enterprise = repo::enterprises::get(db, &by.scope(), id).await?;
+    let village = repo::villages::get(db, enterprise.village_id).await?.name;
+    let inspections = all_inspections(db, by, id).await?;
+    let f = HazardFilter {
+        enterprise_id: Some(id),
+        ..HazardFilter::default()
+    };
+    let mut hazards = all_hazards(db, by, &f, (policy, now)).await?;
+    hazards.sort_by_key(|h| std::cmp::Reverse(h.hazard.found_at));
+    let template_ids: Vec<Uuid> = inspections
+        .iter()
+        .map(|i| i.inspection.template_id)
+        .collect();
+    let templates = repo::templates::titles(db, &template_ids).await?;
+    let people: Vec<Uuid> = inspections
+        .iter()
+        .map(|i| i.inspection.inspector_id)
+        .collect();
+    let people = repo::users::display_names(db, &people).await?;
+    let mut file = EnterpriseFile {
+        enterprise,
+        village,
+        inspections,
+        hazards,
+        templates,
+        people,
+        photos: HashMap::new(),
+    };
+    file.photos = photo_statuses(db, &file.photo_ids()).await?;
+    Ok(file)
 }
 
 pub async fn hazard(db: &Db, by: &User, id: Uuid) -> Result<HazardFull> {
@@ -84,7 +200,7 @@ pub async fn hazard_page(db: &Db, by: &User, id: Uuid) -> Result<HazardPage> {
 }
 
 /// The ids of a stored list of photo ids.
-fn ids_of(v: &serde_json::Value) -> Vec<Uuid> {
+pub fn ids_of(v: &serde_json::Value) -> Vec<Uuid> {
     serde_json::from_value(v.clone()).unwrap_or_default()
 }
 

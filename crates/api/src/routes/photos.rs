@@ -70,7 +70,7 @@ pub async fn declare(
     let ph = photos(&state)?;
     let m = usecase::declare(
         &state.db,
-        auth.actor(),
+        (auth.actor(), state.clock.as_ref()),
         &auth.user,
         body.into(),
         state.settings.max_pending_photos,
@@ -200,7 +200,15 @@ pub async fn complete(
 ) -> ApiResult<Json<PhotoOut>> {
     let ph = photos(&state)?;
     let tz = state.settings.policy.tz;
-    let r = usecase::complete(ph, &state.db, auth.actor(), &auth.user, id, tz).await;
+    let r = usecase::complete(
+        ph,
+        &state.db,
+        (auth.actor(), state.clock.as_ref()),
+        &auth.user,
+        id,
+        tz,
+    )
+    .await;
     match &r {
         Ok(c) => state.metrics.photo(c.outcome),
         Err(e)

@@ -61,10 +61,13 @@ pub fn routes() -> Router<AppState> {
         .route("/office/extensions", get(office::extensions))
         .route("/office/extensions/{id}/decision", post(office::decide))
         .route("/office/photos/{id}/{variant}", get(portal::photo))
+        .route("/office/enterprises", get(office::enterprises))
+        .route("/office/enterprises/{id}", get(office::enterprise))
+        .route("/office/hazards/{id}", get(office::hazard))
 }
 
 /// The page templates, compiled into the binary.
-pub(crate) const TEMPLATES: [(&str, &str); 11] = [
+pub(crate) const TEMPLATES: [(&str, &str); 13] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("landing.html", include_str!("../../templates/landing.html")),
     ("message.html", include_str!("../../templates/message.html")),
@@ -78,6 +81,14 @@ pub(crate) const TEMPLATES: [(&str, &str); 11] = [
     ("office.html", include_str!("../../templates/office.html")),
     ("reviews.html", include_str!("../../templates/reviews.html")),
     ("overdue.html", include_str!("../../templates/overdue.html")),
+    (
+        "enterprises.html",
+        include_str!("../../templates/enterprises.html"),
+    ),
+    (
+        "enterprise.html",
+        include_str!("../../templates/enterprise.html"),
+    ),
     (
         "extensions.html",
         include_str!("../../templates/extensions.html"),

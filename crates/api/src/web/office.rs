@@ -179,9 +179,7 @@ async fn reviews_view(
     let mut photo_ids: Vec<Uuid> = Vec::new();
     for (_, r) in &queue {
         if let Some(r) = r {
-            photo_ids.extend(
-                serde_json::from_value::<Vec<Uuid>>(r.photo_ids.clone()).unwrap_or_default(),
-            );
+            photo_ids.extend(records::ids_of(&r.photo_ids));
         }
     }
     let ready = match records::photo_statuses(&state.db, &photo_ids).await {
@@ -204,7 +202,7 @@ async fn reviews_view(
                 "rectification": r.as_ref().map(|r| json!({
                     "description": r.description,
                     "at": r.submitted_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-                    "photos": serde_json::from_value::<Vec<Uuid>>(r.photo_ids.clone()).unwrap_or_default()
+                    "photos": records::ids_of(&r.photo_ids)
                         .into_iter()
                         .map(|p| json!({"id": p, "ready": ready.get(&p) == Some(&PhotoStatus::Processed)}))
                         .collect::<Vec<_>>(),
@@ -323,23 +321,11 @@ pub async fn overdue(
         overdue: Some(true),
         ..records::HazardFilter::default()
     };
-    let mut rows = Vec::new();
-    let mut page = anjian_store::repo::PageRequest {
-        after: None,
-        limit: 500,
-    };
-    loop {
-        match records::hazards(&state.db, &s.user, &filter, (&policy, now), &page).await {
-            Ok(p) => {
-                rows.extend(p.items.into_iter().map(|f| f.hazard));
-                match p.next_after {
-                    Some(a) => page.after = Some(a),
-                    None => break,
-                }
-            }
+    let mut rows: Vec<_> =
+        match records::all_hazards(&state.db, &s.user, &filter, (&policy, now)).await {
+            Ok(r) => r.into_iter().map(|f| f.hazard).collect(),
             Err(e) => return failure(&state, &headers, path, e),
-        }
-    }
+        };
     let ids: Vec<Uuid> = rows.iter().map(|h| h.enterprise_id).collect();
     let names = match records::enterprise_names(&state.db, &s.user, &ids).await {
         Ok(n) => n,
@@ -467,4 +453,236 @@ pub async fn decide(
         comment: f.comment,
     };
     run(&state, &headers, &s, (Target::Extension(id), input), path).await
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+    village: Option<String>,
+}
+
+/// At most this many enterprises on one search page.
+const SEARCH_LIMIT: u64 = 50;
+
+fn risk_tags_view(l: Lang, stored: &str) -> String {
+    anjian_store::repo::enterprises::decode_tags(stored)
+        .into_iter()
+        .map(|t| match l {
+            Lang::En => t.as_str().replace('_', " "),
+            _ => t.label_zh().to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// Enterprise search: by name, credit code, address or contact, and village.
+pub async fn enterprises(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let path = "/office/enterprises";
+    let s = match signed_in(&state, &headers, path).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let l = lang(&headers);
+    let text = q.q.unwrap_or_default().trim().to_owned();
+    let village = q.village.as_deref().and_then(|v| v.parse::<Uuid>().ok());
+    let page = anjian_store::repo::PageRequest {
+        after: None,
+        limit: 500,
+    };
+    let villages = match anjian_usecases::reference::villages(&state.db, &page).await {
+        Ok(v) => v.items,
+        Err(e) => return failure(&state, &headers, path, e),
+    };
+    let searched = !text.is_empty() || village.is_some();
+    let (found, more) = if searched {
+        let filter = anjian_usecases::reference::EnterpriseFilter {
+            village_id: village,
+            q: Some(text.clone()).filter(|t| !t.is_empty()),
+            ..Default::default()
+        };
+        let page = anjian_store::repo::PageRequest {
+            after: None,
+            limit: SEARCH_LIMIT,
+        };
+        match anjian_usecases::reference::enterprises(&state.db, &s.user, &filter, &page).await {
+            Ok(p) => (p.items, p.next_after.is_some()),
+            Err(e) => return failure(&state, &headers, path, e),
+        }
+    } else {
+        (Vec::new(), false)
+    };
+    let village_name = |id: Uuid| {
+        villages
+            .iter()
+            .find(|v| v.id == id)
+            .map(|v| v.name.clone())
+            .unwrap_or_default()
+    };
+    let mut items: Vec<Value> = found
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "name": e.name, "credit_code": e.credit_code,
+                "village": village_name(e.village_id), "address": e.address,
+                "risk_tags": risk_tags_view(l, &e.risk_tags),
+                "status": i18n::word(l, &format!("ent_{}", e.status.as_str())),
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let options: Vec<Value> = villages
+        .iter()
+        .map(|v| json!({"id": v.id, "name": v.name, "on": Some(v.id) == village}))
+        .collect();
+    Frame {
+        lang: l,
+        path,
+        session: Some(&s),
+        flash: None,
+        errors: Vec::new(),
+    }
+    .render(
+        StatusCode::OK,
+        "enterprises.html",
+        json!({
+            "q": text, "villages": options, "searched": searched, "items": items,
+            "found": i18n::word(l, "found_n").replace("{n}", &items.len().to_string()),
+            "more": more.then(|| i18n::word(l, "first_n").replace("{n}", &SEARCH_LIMIT.to_string())),
+        }),
+    )
+}
+
+/// One enterprise's file: its roster entry, inspections, hazards and photos.
+pub async fn enterprise(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let path = format!("/office/enterprises/{id}");
+    let s = match signed_in(&state, &headers, &path).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return failure(&state, &headers, &path, Error::NotFound);
+    };
+    let l = lang(&headers);
+    let policy = state.settings.policy;
+    let now = state.clock.now();
+    let file = match records::enterprise_file(&state.db, &s.user, id, (&policy, now)).await {
+        Ok(f) => f,
+        Err(e) => return failure(&state, &headers, &path, e),
+    };
+    let tz = policy.tz;
+    let today = policy.office_date(now);
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    };
+    let e = &file.enterprise;
+    let inspections: Vec<Value> = file
+        .inspections
+        .iter()
+        .map(|i| {
+            let count = |o: anjian_domain::inspection::ItemOutcome| {
+                i.results
+                    .iter()
+                    .filter(|r| *r.outcome == o)
+                    .count()
+                    .to_string()
+            };
+            use anjian_domain::inspection::ItemOutcome as O;
+            let i = &i.inspection;
+            json!({
+                "started_at": at(i.started_at),
+                "finished_at": i.finished_at.map(at),
+                "checklist": file.templates.get(&i.template_id).cloned().unwrap_or_default(),
+                "inspector": file.people.get(&i.inspector_id).cloned().unwrap_or_default(),
+                "summary": i.summary,
+                "results": i18n::word(l, "result_counts")
+                    .replace("{pass}", &count(O::Pass))
+                    .replace("{fail}", &count(O::Fail))
+                    .replace("{na}", &count(O::Na)),
+            })
+        })
+        .collect();
+    let hazards: Vec<Value> = file
+        .hazards
+        .iter()
+        .map(|f| {
+            let h = &f.hazard;
+            let (label, colour) = super::portal::status_view(l, *h.status);
+            let overdue = *h.status == HazardStatus::Open && h.deadline < today;
+            json!({
+                "id": h.id, "title": h.title, "category": h.category,
+                "major": *h.severity == Severity::Major,
+                "status_label": label, "status_colour": colour, "overdue": overdue,
+                "found_on": h.found_at.with_timezone(&tz).date_naive().to_string(),
+                "deadline": h.deadline.to_string(),
+            })
+        })
+        .collect();
+    let open = file
+        .hazards
+        .iter()
+        .filter(|f| !f.hazard.status.is_final())
+        .count();
+    let photos: Vec<Value> = file
+        .photo_ids()
+        .into_iter()
+        .map(|p| json!({"id": p, "ready": file.photos.get(&p) == Some(&PhotoStatus::Processed)}))
+        .collect();
+    Frame {
+        lang: l,
+        path: &path,
+        session: Some(&s),
+        flash: None,
+        errors: Vec::new(),
+    }
+    .render(
+        StatusCode::OK,
+        "enterprise.html",
+        json!({
+            "e": {
+                "name": e.name, "credit_code": e.credit_code, "address": e.address,
+                "village": file.village, "industry": e.industry_code,
+                "scale": i18n::word(l, &format!("scale_{}", e.scale.as_str())),
+                "status": i18n::word(l, &format!("ent_{}", e.status.as_str())),
+                "risk_tags": risk_tags_view(l, &e.risk_tags),
+                "contact": format!("{} {}", e.contact_name, e.contact_phone).trim().to_owned(),
+            },
+            "open": open,
+            "inspections": inspections,
+            "hazards": hazards,
+            "photos": photos,
+        }),
+    )
+}
+
+/// A hazard's page, read only (from an enterprise's file).
+pub async fn hazard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let path = format!("/office/hazards/{id}");
+    let s = match signed_in(&state, &headers, &path).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return failure(&state, &headers, &path, Error::NotFound);
+    };
+    super::portal::hazard_view(
+        &state,
+        &headers,
+        (&s, super::portal::Realm::Office),
+        id,
+        (StatusCode::OK, None, Vec::new()),
+        &Default::default(),
+    )
+    .await
 }

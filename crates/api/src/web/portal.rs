@@ -532,7 +532,7 @@ fn due(
     }
 }
 
-fn status_view(l: Lang, s: HazardStatus) -> (&'static str, &'static str) {
+pub(super) fn status_view(l: Lang, s: HazardStatus) -> (&'static str, &'static str) {
     let colour = match s {
         HazardStatus::Open => "amber",
         HazardStatus::Submitted => "grey",
@@ -552,8 +552,16 @@ pub async fn hazards(
         Err(r) => return r,
     };
     let l = lang(&headers);
-    let all = match all_hazards(&state, &s).await {
-        Ok(a) => a,
+    let policy = state.settings.policy;
+    let all: Vec<_> = match records::all_hazards(
+        &state.db,
+        &s.user,
+        &HazardFilter::default(),
+        (&policy, state.clock.now()),
+    )
+    .await
+    {
+        Ok(a) => a.into_iter().map(|f| f.hazard).collect(),
         Err(e) => return failure(&state, &headers, HOME, e),
     };
     let tab = ["open", "submitted", "closed", "all"]
@@ -611,38 +619,9 @@ pub async fn hazards(
     )
 }
 
-/// Every hazard of the user's enterprise (a few dozen at most), page by page.
-async fn all_hazards(
-    state: &AppState,
-    s: &WebSession,
-) -> anjian_domain::Result<Vec<anjian_store::entity::hazard::Model>> {
-    let policy = state.settings.policy;
-    let now = state.clock.now();
-    let mut out = Vec::new();
-    let mut page = anjian_store::repo::PageRequest {
-        after: None,
-        limit: 500,
-    };
-    loop {
-        let p = records::hazards(
-            &state.db,
-            &s.user,
-            &HazardFilter::default(),
-            (&policy, now),
-            &page,
-        )
-        .await?;
-        out.extend(p.items.into_iter().map(|f| f.hazard));
-        match p.next_after {
-            Some(a) => page.after = Some(a),
-            None => return Ok(out),
-        }
-    }
-}
-
 /// What a failed form brings back to the hazard's page.
 #[derive(Debug, Default)]
-struct Typed {
+pub(super) struct Typed {
     description: String,
     requested_deadline: String,
     reason: String,
@@ -674,7 +653,7 @@ pub async fn hazard(
     hazard_view(
         &state,
         &headers,
-        &s,
+        (&s, Realm::Portal),
         id,
         (StatusCode::OK, flash(l, q.done.as_deref()), Vec::new()),
         &Typed::default(),
@@ -682,16 +661,19 @@ pub async fn hazard(
     .await
 }
 
-/// A hazard's page, with a form's message and what was typed into it.
-async fn hazard_view(
+/// A hazard's page, with a form's message and what was typed into it. In
+/// the portal it carries the enterprise's forms; in the office it is read
+/// only, leading back to the enterprise's file (and to the review queue
+/// while a rectification waits).
+pub(super) async fn hazard_view(
     state: &AppState,
     headers: &HeaderMap,
-    s: &WebSession,
+    (s, realm): (&WebSession, Realm),
     id: Uuid,
     (status, flash, errors): (StatusCode, Option<String>, Vec<String>),
     typed: &Typed,
 ) -> Response {
-    let path = format!("/portal/hazards/{id}");
+    let path = format!("{}/hazards/{id}", realm.root());
     let l = lang(headers);
     let page = match records::hazard_page(&state.db, &s.user, id).await {
         Ok(p) => p,
@@ -701,13 +683,7 @@ async fn hazard_view(
     let tz = state.settings.policy.tz;
     let today = today(state);
     let photo = |pid: &Uuid| json!({"id": pid, "ready": page.photos.get(pid) == Some(&PhotoStatus::Processed)});
-    let list = |v: &Value| -> Vec<Value> {
-        serde_json::from_value::<Vec<Uuid>>(v.clone())
-            .unwrap_or_default()
-            .iter()
-            .map(photo)
-            .collect()
-    };
+    let list = |v: &Value| -> Vec<Value> { records::ids_of(v).iter().map(photo).collect() };
     let (due, due_colour) = due(l, *h.status, h.deadline, today);
     let (label, colour) = status_view(l, *h.status);
     let history: Vec<Value> = page
@@ -725,6 +701,7 @@ async fn hazard_view(
         .collect();
     let open = *h.status == HazardStatus::Open;
     let live = !h.status.is_final();
+    let portal = realm == Realm::Portal;
     let stored_plan = Plan::from_stored(h.plan.as_ref());
     let plan = typed
         .plan
@@ -769,9 +746,16 @@ async fn hazard_view(
                 "photos": list(&h.photo_ids),
             },
             "history": history,
-            "can_rectify": open,
-            "can_extend": live && page.pending_extension.is_none(),
-            "can_plan": live && *h.severity == Severity::Major,
+            "root": realm.root(),
+            "back": match realm {
+                Realm::Portal => HOME.to_owned(),
+                Realm::Office => format!("/office/enterprises/{}", h.enterprise_id),
+            },
+            "office": realm == Realm::Office,
+            "awaiting_review": *h.status == HazardStatus::Submitted,
+            "can_rectify": portal && open,
+            "can_extend": portal && live && page.pending_extension.is_none(),
+            "can_plan": portal && live && *h.severity == Severity::Major,
             "plan": parts,
             "plan_complete": stored_plan.as_ref().is_some_and(Plan::is_complete),
             "pending_extension": pending,
@@ -815,7 +799,7 @@ async fn command(
             hazard_view(
                 state,
                 headers,
-                s,
+                (s, Realm::Portal),
                 id,
                 (status, None, form_errors(l, &e)),
                 typed,
@@ -927,7 +911,7 @@ pub async fn rectify(
         return hazard_view(
             &state,
             &headers,
-            &s,
+            (&s, Realm::Portal),
             id,
             (StatusCode::UNPROCESSABLE_ENTITY, None, errors),
             &typed,
@@ -954,6 +938,7 @@ async fn ingest(
     let actor = anjian_store::Actor::user(s.user.user.id, Some(context::current().request_id));
     let settings = (
         actor,
+        state.clock.as_ref(),
         state.settings.max_pending_photos,
         state.settings.policy.tz,
     );
@@ -1004,7 +989,7 @@ pub async fn extension(
         return hazard_view(
             &state,
             &headers,
-            &s,
+            (&s, Realm::Portal),
             id,
             (StatusCode::UNPROCESSABLE_ENTITY, None, e),
             &typed,

@@ -184,3 +184,18 @@ pub async fn legal_basis_of(
         .map(|i| i.legal_basis)
         .filter(|b| !b.trim().is_empty()))
 }
+
+/// The titles of the template editions of `ids`.
+pub async fn titles(db: &Db, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, String>> {
+    let ids: std::collections::BTreeSet<Uuid> = ids.iter().copied().collect();
+    let rows: Vec<(Uuid, String)> = checklist_template::Entity::find()
+        .select_only()
+        .column(checklist_template::Column::Id)
+        .column(checklist_template::Column::Title)
+        .filter(checklist_template::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db.conn())
+        .await
+        .map_err(Error::internal)?;
+    Ok(rows.into_iter().collect())
+}

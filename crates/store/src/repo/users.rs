@@ -300,3 +300,22 @@ pub async fn enabled_of_credit_code(
         .await
         .map_err(Error::internal)
 }
+
+/// The display names of the users of `ids` (for pages naming who did what).
+pub async fn display_names(db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    let ids: BTreeSet<Uuid> = ids.iter().copied().collect();
+    let mut out = HashMap::new();
+    for chunk in ids.into_iter().collect::<Vec<_>>().chunks(500) {
+        let rows: Vec<(Uuid, String)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::DisplayName)
+            .filter(user::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db.conn())
+            .await
+            .map_err(Error::internal)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
