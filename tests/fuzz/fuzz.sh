@@ -63,7 +63,7 @@ for role in "${roles[@]}"; do
   fi
   env "${env_db[@]}" ANJIAN_DATA_DIR="$dir" ANJIAN_LISTEN="127.0.0.1:$port" \
     ANJIAN_ADMIN_PASSWORD="$admin_password" ANJIAN_LOG=warn ANJIAN_LOG_FORMAT=json \
-    "$bin" serve --demo >"$dir/server.log" 2>&1 &
+    "$bin" serve --demo --no-history >"$dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

@@ -399,6 +399,21 @@ impl TestApp {
         self.teardown.db_url()
     }
 
+    /// Stops the server and starts it again on the same data directory and
+    /// database, with `opts`.
+    pub async fn restart(&mut self, opts: StartOptions) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+        let mut cfg = base_config(self.dir.path());
+        if matches!(self.backend, Backend::Postgres { .. }) {
+            cfg.database_url = Some(anjian::config::Secret(self.db_url().to_owned()));
+        }
+        let running = anjian::start(&cfg, opts).await.unwrap();
+        self.url = format!("http://{}", running.addr);
+        self.running = Some(running);
+    }
+
     /// The database of this server.
     pub fn db(&self) -> &anjian_store::Db {
         &self.running.as_ref().unwrap().db

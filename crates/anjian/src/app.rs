@@ -18,6 +18,8 @@ use crate::config::Config;
 pub struct StartOptions {
     /// Create the demo accounts.
     pub demo: bool,
+    /// With `demo`: at the first such start, a year of synthetic history.
+    pub demo_history: bool,
     /// Run the cron scheduler (off in tests that don't need it).
     pub scheduler: bool,
     /// The time use cases run at; the wall clock when `None`.
@@ -31,6 +33,8 @@ pub struct Running {
     /// Set when the first admin was created here with a generated password.
     pub admin_password: Option<String>,
     pub demo_accounts: Vec<String>,
+    /// What the demo history made at this start (its first with `--demo`).
+    pub demo_history: Option<crate::demo::Report>,
     pub db: Db,
     /// The object store photos go to.
     pub objects: anjian_evidence::ObjectStore,
@@ -157,6 +161,23 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         .unwrap_or_else(|| std::sync::Arc::new(anjian_domain::SystemClock));
     let variant_workers =
         anjian_usecases::photos::spawn_workers(&photos, &db, config.photo_workers);
+    let demo_history = if opts.demo && opts.demo_history {
+        let t = Instant::now();
+        let push = anjian_usecases::sync::PushSettings {
+            policy: settings.policy,
+            max_pending_photos: config.max_pending_photos,
+        };
+        // Boxed: its future is deep, and `start`'s callers are deep already.
+        let made = Box::pin(crate::demo::history(&db, &photos, push, clock.now()))
+            .await
+            .context("making the demo history")?;
+        if let Some(r) = &made {
+            tracing::info!(report = ?r, ms = t.elapsed().as_millis() as u64, "demo history made");
+        }
+        made
+    } else {
+        None
+    };
     let state = AppState::with_photos(db.clone(), &secret, settings, (Some(photos), clock));
     let app = anjian_api::app(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -179,6 +200,7 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         public_url,
         admin_password,
         demo_accounts,
+        demo_history,
         db,
         objects,
         shutdown: Some(tx),

@@ -5,8 +5,10 @@
 pub mod accounts;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod field_cli;
 pub mod photos;
+mod rng;
 pub mod roster_gen;
 pub mod seeds;
 

@@ -26,9 +26,13 @@ struct Cli {
 enum Command {
     /// Migrate, seed, and serve the API (the default).
     Serve {
-        /// Also create the demo accounts (see README).
+        /// Also create the demo accounts (see README) and, at the first such
+        /// start, a year of synthetic inspection history.
         #[arg(long)]
         demo: bool,
+        /// With `--demo`: the accounts only, no history.
+        #[arg(long, requires = "demo")]
+        no_history: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -136,13 +140,17 @@ async fn main() -> anyhow::Result<()> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let config = Config::load(&env)?;
     init_logging(&config);
-    match cli.command.unwrap_or(Command::Serve { demo: false }) {
-        Command::Serve { demo } => {
+    match cli.command.unwrap_or(Command::Serve {
+        demo: false,
+        no_history: false,
+    }) {
+        Command::Serve { demo, no_history } => {
             let t = Instant::now();
             let running = start(
                 &config,
                 StartOptions {
                     demo,
+                    demo_history: !no_history,
                     scheduler: true,
                     clock: None,
                 },
@@ -164,6 +172,12 @@ async fn main() -> anyhow::Result<()> {
                     "  demo accounts created ({}), password `{}`",
                     running.demo_accounts.join(", "),
                     anjian_usecases::setup::DEMO_PASSWORD
+                );
+            }
+            if let Some(h) = &running.demo_history {
+                println!(
+                    "  demo history made: {} inspections, {} hazards, {} rectifications, {} photos",
+                    h.inspections, h.hazards, h.rectifications, h.photos
                 );
             }
             shutdown_signal().await;

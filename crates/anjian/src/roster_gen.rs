@@ -6,32 +6,12 @@ use std::collections::HashSet;
 use std::fmt::Write;
 
 use anjian_domain::CreditCode;
+
+use crate::rng::Rng;
 use anjian_domain::credit_code::{ALPHABET, org_code_check};
 
 /// The number of enterprises on the town's roster.
 pub const ROSTER_SIZE: usize = 3152;
-
-/// splitmix64: small, fast, and the same on every platform and crate version.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
 
 /// An industry line: the word in names, GB/T 4754 code, and the chance of each tag.
 struct Industry {
@@ -315,18 +295,6 @@ const AREA_CODE: &str = "320411";
 /// brought under standard hazardous-waste management, 230 key units.
 const COUNTED_TAGS: &[(&str, usize)] = &[("hazardous_waste", 112), ("fire_key_unit", 230)];
 
-fn weighted<'a, T>(rng: &mut Rng, xs: &'a [(T, usize)]) -> &'a T {
-    let total: usize = xs.iter().map(|(_, w)| w).sum();
-    let mut n = rng.below(total);
-    for (x, w) in xs {
-        if n < *w {
-            return x;
-        }
-        n -= w;
-    }
-    &xs[0].0
-}
-
 fn org_code(rng: &mut Rng) -> String {
     // Registrations since 2015 carry organisation codes starting with MA.
     let body: String = if rng.chance(0.6) {
@@ -346,7 +314,7 @@ fn org_code(rng: &mut Rng) -> String {
 
 /// The CSV text of the roster.
 pub fn generate() -> String {
-    let mut rng = Rng(0x616E_6A69_616E_2026);
+    let mut rng = Rng::new(0x616E_6A69_616E_2026);
     let industry_weights: Vec<(usize, usize)> = INDUSTRIES
         .iter()
         .enumerate()
@@ -361,8 +329,8 @@ pub fn generate() -> String {
     let mut names = HashSet::new();
     let mut rows: Vec<Row> = Vec::with_capacity(ROSTER_SIZE);
     while codes.len() < ROSTER_SIZE {
-        let ind = &INDUSTRIES[*weighted(&mut rng, &industry_weights)];
-        let suffix = *weighted(&mut rng, SUFFIXES);
+        let ind = &INDUSTRIES[*rng.weighted(&industry_weights)];
+        let suffix = *rng.weighted(SUFFIXES);
         let individual = suffix == "经营部";
         let name = format!(
             "常州{}{}{}{}",
@@ -397,7 +365,7 @@ pub fn generate() -> String {
         if !codes.insert(code.to_string()) {
             continue;
         }
-        let v = *weighted(&mut rng, &village_idx);
+        let v = *rng.weighted(&village_idx);
         let address = format!(
             "江苏省常州市新北区罗溪镇{}{}{}号",
             VILLAGE_NAMES[v],
@@ -416,15 +384,12 @@ pub fn generate() -> String {
             .filter(|(_, p)| rng.chance(*p))
             .map(|(t, _)| *t)
             .collect();
-        let status = *weighted(
-            &mut rng,
-            &[
-                ("operating", 94),
-                ("suspended", 3),
-                ("closed", 2),
-                ("relocated", 1),
-            ],
-        );
+        let status = *rng.weighted(&[
+            ("operating", 94),
+            ("suspended", 3),
+            ("closed", 2),
+            ("relocated", 1),
+        ]);
         let contact = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
         let prefix = *rng.pick(&[
             "139", "138", "137", "136", "135", "158", "159", "151", "152", "187", "188", "180",

@@ -630,6 +630,19 @@ impl Default for Processor {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_generated_photo_is_a_valid_jpeg_and_its_seed_decides_its_bytes() -> Result<(), ImageError>
+    {
+        let a = synthetic_photo(7, Scene::Finding)?;
+        assert_eq!(a, synthetic_photo(7, Scene::Finding)?);
+        assert_ne!(a, synthetic_photo(8, Scene::Finding)?);
+        assert_ne!(a, synthetic_photo(7, Scene::Fixed)?);
+        let checked = verify(&a)?;
+        assert_eq!((checked.width, checked.height), (480, 360));
+        process(&synthetic_photo(9, Scene::Fixed)?)?;
+        Ok(())
+    }
+
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
         let img = RgbImage::from_fn(w, h, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
@@ -748,4 +761,104 @@ mod tests {
         let prev = image::load_from_memory(&p.preview).unwrap();
         assert_eq!((prev.width(), prev.height()), (100, 50));
     }
+}
+
+/// What a generated site photo shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scene {
+    /// A finding: cluttered, with yellow-and-black warning stripes.
+    Finding,
+    /// A fix: tidy, with a green sign.
+    Fixed,
+}
+
+/// A deterministic 480×360 JPEG standing in for a site photo (the demo
+/// history): a wall and a floor with boxes on it, drawn from `seed`, so that
+/// different seeds give different bytes and the same seed the same bytes.
+pub fn synthetic_photo(seed: u64, scene: Scene) -> Result<Vec<u8>, ImageError> {
+    const W: u32 = 480;
+    const H: u32 = 360;
+    let mut state = seed ^ 0x5DEE_CE66_D1CE_4E5B;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as u32
+    };
+    let mut px = vec![0u8; (W * H * 3) as usize];
+    // Fills a rectangle (clipped to the picture) with one colour.
+    let rect = |px: &mut [u8], (x0, y0, w, h): (u32, u32, u32, u32), c: [u8; 3]| {
+        let (x1, y1) = ((x0 + w).min(W), (y0 + h).min(H));
+        for y in y0.min(H)..y1 {
+            let row = (y * W * 3) as usize;
+            for x in x0.min(W)..x1 {
+                let i = row + (x * 3) as usize;
+                px[i..i + 3].copy_from_slice(&c);
+            }
+        }
+    };
+    let horizon = H * 3 / 5 + next() % 30;
+    let wall = [
+        190 + (next() % 40) as u8,
+        185 + (next() % 40) as u8,
+        170 + (next() % 50) as u8,
+    ];
+    let floor = [
+        110 + (next() % 50) as u8,
+        110 + (next() % 40) as u8,
+        105 + (next() % 30) as u8,
+    ];
+    // Wall and floor in vertical bands, darker towards the edges.
+    for band in 0..16u32 {
+        let shade = 255 - (band.abs_diff(8) * 5) as u8;
+        let dim = |c: [u8; 3]| c.map(|v| (u16::from(v) * u16::from(shade) / 255) as u8);
+        rect(&mut px, (band * W / 16, 0, W / 16, horizon), dim(wall));
+        rect(
+            &mut px,
+            (band * W / 16, horizon, W / 16, H - horizon),
+            dim(floor),
+        );
+    }
+    let boxes = 3 + next() % 4;
+    for i in 0..boxes {
+        let w = 40 + next() % 70;
+        let h = 30 + next() % 80;
+        let (x, y) = match scene {
+            // Lined up along the wall.
+            Scene::Fixed => (15 + i * (W - 30) / boxes, horizon.saturating_sub(h / 3)),
+            Scene::Finding => (next() % (W - w), horizon - 20 + next() % (H - horizon)),
+        };
+        let tone = [
+            90 + (next() % 120) as u8,
+            70 + (next() % 90) as u8,
+            40 + (next() % 60) as u8,
+        ];
+        rect(&mut px, (x, y, w, h), tone);
+    }
+    match scene {
+        Scene::Finding => {
+            let y0 = horizon + 15 + next() % 45;
+            for k in 0..16u32 {
+                let c = if k % 2 == 0 {
+                    [230, 190, 20]
+                } else {
+                    [25, 25, 25]
+                };
+                rect(&mut px, (k * 30, y0, 30, 10), c);
+            }
+        }
+        Scene::Fixed => {
+            let x = 30 + next() % (W - 150);
+            rect(&mut px, (x, 30, 90, 45), [20, 130, 70]);
+            rect(&mut px, (x + 15, 47, 60, 10), [240, 240, 240]);
+        }
+    }
+    // A little sensor noise, so that no two photos share their bytes.
+    for _ in 0..1_500 {
+        let i = ((next() % H) * W * 3 + (next() % W) * 3) as usize;
+        px[i] = px[i].wrapping_add((next() % 9) as u8);
+    }
+    let img = RgbImage::from_raw(W, H, px)
+        .ok_or_else(|| ImageError::NotAnImage("generated pixels".into()))?;
+    encode(img, image::metadata::Orientation::NoTransforms, 80)
 }
