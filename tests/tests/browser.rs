@@ -417,6 +417,46 @@ async fn an_overdue_hazard_is_rectified_in_the_portal_and_closed_from_the_dashbo
     office.goto(&format!("{base}/office")).await.unwrap();
     wait_text(&office, "今日数据").await;
     shot(&office, "office-overview-phone").await;
+    // The office looks the enterprise up and opens its file.
+    let e = &f.ents[0][0];
+    office.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+    office
+        .goto(&format!("{base}/office/enterprises"))
+        .await
+        .unwrap();
+    office
+        .find(Locator::Css("#q"))
+        .await
+        .unwrap()
+        .send_keys(e["name"].as_str().unwrap())
+        .await
+        .unwrap();
+    office
+        .find(Locator::Css("form[role=search] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&office, "找到").await;
+    shot(&office, "office-enterprises-desktop").await;
+    office
+        .find(Locator::Css(&format!(
+            "a[href=\"/office/enterprises/{}\"]",
+            e["id"].as_str().unwrap()
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&office, "检查记录").await;
+    assert!(text(&office).await.contains("消防通道被货物堵塞"));
+    shot(&office, "office-enterprise-desktop").await;
+    office.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    office.refresh().await.unwrap();
+    wait_text(&office, "检查记录").await;
+    shot(&office, "office-enterprise-phone").await;
     ent.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
     sign_in(&ent, &base, "portal", "web_ent", "enterprise-pass-1").await;
     wait_text(&ent, "本企业隐患").await;

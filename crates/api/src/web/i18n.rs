@@ -4,6 +4,7 @@ use crate::context::Lang;
 
 /// (key, zh-CN, English).
 const TEXT: &[(&str, &str, &str)] = &[
+    ("hazard_status", "状态", "Status"),
     ("nav_enterprises", "企业档案", "Enterprises"),
     ("search", "搜索", "Search"),
     (

@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::portal::{csrf_ok, csrf_refused, failure, flash, form_errors, signed_in, status_of};
+use super::portal::{
+    csrf_ok, csrf_refused, failure, flash, form_errors, record_page, signed_in, status_of,
+};
 use super::{Frame, i18n, lang, see_other};
 use crate::context::{self, Lang};
 use crate::state::AppState;
@@ -563,12 +565,9 @@ pub async fn enterprise(
     Path(id): Path<String>,
 ) -> Response {
     let path = format!("/office/enterprises/{id}");
-    let s = match signed_in(&state, &headers, &path).await {
-        Ok(s) => s,
+    let (s, id) = match record_page(&state, &headers, &path, &id).await {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return failure(&state, &headers, &path, Error::NotFound);
     };
     let l = lang(&headers);
     let policy = state.settings.policy;
@@ -669,12 +668,9 @@ pub async fn hazard(
     Path(id): Path<String>,
 ) -> Response {
     let path = format!("/office/hazards/{id}");
-    let s = match signed_in(&state, &headers, &path).await {
-        Ok(s) => s,
+    let (s, id) = match record_page(&state, &headers, &path, &id).await {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return failure(&state, &headers, &path, Error::NotFound);
     };
     super::portal::hazard_view(
         &state,

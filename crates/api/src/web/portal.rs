@@ -120,6 +120,21 @@ pub(super) async fn signed_in(
     }
 }
 
+/// The signed-in user of a record's page and the record's id, or the answer
+/// instead (sign in, refusal, or not found for an id that is no id).
+pub(super) async fn record_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    id: &str,
+) -> Result<(WebSession, Uuid), Response> {
+    let s = signed_in(state, headers, path).await?;
+    match id.parse::<Uuid>() {
+        Ok(id) => Ok((s, id)),
+        Err(_) => Err(failure(state, headers, path, Error::NotFound)),
+    }
+}
+
 /// The page of an error no form can fix (404, 403, 500).
 pub(super) fn failure(_state: &AppState, headers: &HeaderMap, path: &str, e: Error) -> Response {
     let l = lang(headers);
@@ -642,12 +657,9 @@ pub async fn hazard(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let path = format!("/portal/hazards/{id}");
-    let s = match signed_in(&state, &headers, &path).await {
-        Ok(s) => s,
+    let (s, id) = match record_page(&state, &headers, &path, &id).await {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return failure(&state, &headers, &path, Error::NotFound);
     };
     let l = lang(&headers);
     hazard_view(
