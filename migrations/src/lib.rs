@@ -10,6 +10,7 @@ mod m0004_photos_by_declarer;
 mod m0005_photo_variant_queue;
 mod m0006_rectifications_fed;
 mod m0007_user_contact;
+mod m0008_job_run_leases;
 mod sql;
 
 /// All migrations in order.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_photo_variant_queue::Migration),
             Box::new(m0006_rectifications_fed::Migration),
             Box::new(m0007_user_contact::Migration),
+            Box::new(m0008_job_run_leases::Migration),
         ]
     }
 }

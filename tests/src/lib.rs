@@ -443,7 +443,8 @@ impl TestApp {
     /// The photo's metadata once its variants exist: the queue makes them
     /// after the completion's answer.
     pub async fn processed_photo(&self, token: &str, id: uuid::Uuid) -> Value {
-        for _ in 0..300 {
+        // A minute: a failed attempt is retried after 2, 4 and 8 s.
+        for _ in 0..1200 {
             let (s, b) = self.get(&format!("/api/v1/photos/{id}"), token).await;
             assert_eq!(s, StatusCode::OK, "{b}");
             if b["status"] == "processed" {
@@ -451,7 +452,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("photo {id} was not processed within 15 s");
+        panic!("photo {id} was not processed within a minute");
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {

@@ -61,6 +61,10 @@ const MATRIX: &[(&str, &str, Target, [u16; 8])] = &[
     ("POST", "/api/v1/users/{id}/reset-password", Target::User, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("POST", "/api/v1/users/provision-enterprises", Target::None, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("GET", "/api/v1/audit", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
+    // Reports (a past week; made before it is read).
+    ("POST", "/api/v1/reports/weekly/{week}/generate", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
+    ("GET", "/api/v1/reports/weekly/{week}", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
+    ("GET", "/api/v1/reports/weekly", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
     // Reference data.
     ("GET", "/api/v1/villages", Target::None, [200, 200, 200, 200, 200, 200, 401, 401]),
     ("GET", "/api/v1/templates", Target::None, [200, 200, 200, 200, 200, 200, 401, 401]),
@@ -301,7 +305,10 @@ impl World {
             Target::Campaign => &r.campaign,
             Target::Extension => &r.extension,
         };
-        let mut concrete = path.replace("{id}", id).replace("{variant}", "original");
+        let mut concrete = path
+            .replace("{id}", id)
+            .replace("{variant}", "original")
+            .replace("{week}", "2026-W40");
         if path == "/api/v1/sync/pull" {
             concrete = format!("{concrete}?device_id={}", Uuid::now_v7());
         }

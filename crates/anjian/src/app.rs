@@ -123,6 +123,26 @@ fn restrict(path: &std::path::Path, mode: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Age (days) past which the daily sweep removes an abandoned photo upload.
+pub const SWEEP_DAYS: u32 = 7;
+
+/// What scheduled jobs work with, from the configuration.
+pub fn job_context(
+    config: &Config,
+    db: &Db,
+    store: Option<anjian_evidence::ObjectStore>,
+) -> anjian_scheduler::JobContext {
+    anjian_scheduler::JobContext {
+        db: db.clone(),
+        policy: config.policy(),
+        store,
+        lease: chrono::Duration::seconds(
+            i64::try_from(config.job_lease_secs).unwrap_or(i64::MAX / 1000),
+        ),
+        sweep_days: SWEEP_DAYS,
+    }
+}
+
 /// Starts everything and returns once the listener is bound.
 pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Running> {
     let db = prepare(config).await?;
@@ -143,10 +163,7 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
     let settings = Settings {
         public_url: public_url.clone(),
         access_ttl_secs: 900,
-        policy: anjian_domain::DeadlinePolicy {
-            tz: config.timezone,
-            ..Default::default()
-        },
+        policy: config.policy(),
         trusted_proxies: config.trusted_proxies.clone(),
         limits: config.limits,
         max_pending_photos: config.max_pending_photos,
@@ -191,7 +208,7 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         },
     ));
     let scheduler = if opts.scheduler {
-        Some(anjian_scheduler::start(db.clone(), config.timezone).await?)
+        Some(anjian_scheduler::start(job_context(config, &db, Some(objects.clone()))).await?)
     } else {
         None
     };

@@ -74,7 +74,13 @@ pub struct Config {
     /// Seconds a variant worker holds a queued photo; one that dies is
     /// replaced when its hold runs out (`ANJIAN_PHOTO_LEASE_SECS`).
     pub photo_lease_secs: u64,
+    /// Seconds a scheduled job's run is held without renewal; a replica that
+    /// dies mid-run is replaced when it runs out (`ANJIAN_JOB_LEASE_SECS`).
+    pub job_lease_secs: u64,
 }
+
+/// Default of [`Config::job_lease_secs`].
+pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
 
 /// Default of [`Config::photo_lease_secs`].
 pub const DEFAULT_PHOTO_LEASE_SECS: u64 = 30;
@@ -91,6 +97,16 @@ pub const DEFAULT_MAX_PENDING_PHOTOS: i64 = 2000;
 
 /// The default log filter: our info, the libraries' warnings.
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn";
+
+impl Config {
+    /// The office's deadline rules in its time zone.
+    pub fn policy(&self) -> anjian_domain::DeadlinePolicy {
+        anjian_domain::DeadlinePolicy {
+            tz: self.timezone,
+            ..Default::default()
+        }
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -112,6 +128,7 @@ impl Default for Config {
             max_pending_photos: DEFAULT_MAX_PENDING_PHOTOS,
             photo_workers: default_photo_workers(),
             photo_lease_secs: DEFAULT_PHOTO_LEASE_SECS,
+            job_lease_secs: DEFAULT_JOB_LEASE_SECS,
         }
     }
 }
@@ -141,6 +158,7 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_MAX_PENDING_PHOTOS",
     "ANJIAN_PHOTO_WORKERS",
     "ANJIAN_PHOTO_LEASE_SECS",
+    "ANJIAN_JOB_LEASE_SECS",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -321,6 +339,12 @@ impl Config {
             c.photo_lease_secs = s.parse().ok().filter(|n| *n >= 1).with_context(|| {
                 format!("ANJIAN_PHOTO_LEASE_SECS `{s}` is not a positive number")
             })?;
+        }
+        if let Some(s) = get("ANJIAN_JOB_LEASE_SECS") {
+            c.job_lease_secs =
+                s.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                    format!("ANJIAN_JOB_LEASE_SECS `{s}` is not a positive number")
+                })?;
         }
         if let Some(s) = get("ANJIAN_TRUSTED_PROXIES") {
             c.trusted_proxies = s

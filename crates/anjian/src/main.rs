@@ -59,6 +59,35 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// Scheduled jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Makes and stores a week's report and prints its figures (JSON): a past
+    /// week as the server knew it at its cut-off (Monday 08:00 after it), the
+    /// week in progress as of now.
+    Weekly {
+        /// The ISO week (`2026-W48`); default: the last week whose cut-off has passed.
+        #[arg(long)]
+        week: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Runs every scheduled job whose due period is not done yet, as the
+    /// server's scheduler does every minute, and prints what ran.
+    CatchUp,
 }
 
 #[derive(Subcommand)]
@@ -222,6 +251,40 @@ async fn main() -> anyhow::Result<()> {
                 p.skipped,
                 xlsx.display()
             );
+            Ok(())
+        }
+        Command::Report {
+            command: ReportCommand::Weekly { week },
+        } => {
+            let db = prepare(&config).await?;
+            let policy = config.policy();
+            let now = chrono::Utc::now();
+            let week = match week {
+                Some(w) => w
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--week `{w}`: {e}"))?,
+                None => anjian_domain::report::IsoWeek::last_cut_off(
+                    now.with_timezone(&policy.tz).naive_local(),
+                ),
+            };
+            let r = anjian_usecases::reports::make(&db, week, (&policy, now)).await?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::CatchUp,
+        } => {
+            let db = prepare(&config).await?;
+            let store = anjian::photos::store_for_cli(&config).await?;
+            let ctx = anjian::app::job_context(&config, &db, Some(store));
+            let runner = format!("cli-{}", std::process::id());
+            for spec in anjian_scheduler::table() {
+                match anjian_scheduler::run_once(&ctx, &spec, &runner, chrono::Utc::now()).await {
+                    Ok(Some(d)) => println!("{}: {d}", spec.name),
+                    Ok(None) => println!("{}: done already, or running elsewhere", spec.name),
+                    Err(e) => println!("{}: failed: {e:#}", spec.name),
+                }
+            }
             Ok(())
         }
         Command::Roster {

@@ -1002,3 +1002,22 @@ pub struct ProvisionOut {
     /// Enterprises that already had an account.
     pub skipped: u64,
 }
+
+/// A weekly report (api.md "Reports"): every field of its table at the top
+/// level, breakdowns as arrays of `{key, name, <counters>}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeeklyReportOut {
+    #[serde(flatten)]
+    pub figures: anjian_domain::report::Weekly,
+    pub generated_at: DateTime<Utc>,
+    /// Made before the week's cut-off (Monday 08:00 after it): as of then.
+    pub provisional: bool,
+}
+
+/// A stored weekly report in the archive.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeeklyReportItem {
+    #[schema(example = "2026-W48")]
+    pub week: String,
+    pub generated_at: DateTime<Utc>,
+}

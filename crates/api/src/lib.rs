@@ -41,6 +41,7 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
         (name = "inspections", description = "Inspections and hazards"),
         (name = "sync", description = "Offline sync for field devices"),
         (name = "photos", description = "Photo evidence: declare, upload, verify, serve"),
+        (name = "reports", description = "The weekly report: figures as of each week's cut-off, its files"),
         (name = "operations", description = "Health, readiness, metrics, audit")
     ),
     modifiers(&BearerAuth)
@@ -91,6 +92,9 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::list, campaigns::create))
         .routes(routes!(campaigns::get))
         .routes(routes!(audit::list))
+        .routes(routes!(reports::list))
+        .routes(routes!(reports::get))
+        .routes(routes!(reports::generate))
         .routes(routes!(hazards::list_inspections))
         .routes(routes!(hazards::get_inspection))
         .routes(routes!(hazards::list_hazards))

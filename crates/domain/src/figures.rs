@@ -57,7 +57,7 @@ pub fn year_start(today: NaiveDate) -> NaiveDate {
 }
 
 /// A rate with 4 decimals; 0 when there is nothing to divide.
-fn rate(part: u64, whole: u64) -> f64 {
+pub(crate) fn rate(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         return 0.0;
     }

@@ -22,6 +22,7 @@ pub mod mutation;
 pub mod number;
 pub mod password;
 pub mod photo;
+pub mod report;
 pub mod role;
 pub mod scope;
 pub mod template;

@@ -276,15 +276,18 @@ pub async fn make_variants(ph: &Photos, db: &Db, holder: &str) -> Result<Turn, E
     let span = tracing::Span::current();
     span.record("sha256", job.sha256.as_str());
     span.record("attempt", job.attempts);
-    match variants_of(ph, db, &job.sha256).await {
-        Ok(()) => {
-            let mut tx = db.write(Actor::system()).await?;
-            let done = repo::variants_made(&mut tx, &job.sha256).await?;
-            tx.commit().await?;
+    // Any failure after the take gives the row back for a retry soon,
+    // rather than leaving it to wait for its lease to run out.
+    let made = match variants_of(ph, db, &job.sha256).await {
+        Ok(()) => record_variants(db, &job.sha256).await,
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(photos) => {
             span.record("outcome", "made");
             Ok(Turn::Made {
                 sha256: job.sha256,
-                photos: done.len(),
+                photos,
             })
         }
         Err(e) => {
@@ -305,6 +308,15 @@ pub async fn make_variants(ph: &Photos, db: &Db, holder: &str) -> Result<Turn, E
             Ok(Turn::Failed { sha256: job.sha256 })
         }
     }
+}
+
+/// Records that the variants of `sha256` exist: its verified photos become
+/// `processed`; how many did.
+async fn record_variants(db: &Db, sha256: &str) -> Result<usize, PhotoError> {
+    let mut tx = db.write(Actor::system()).await?;
+    let done = repo::variants_made(&mut tx, sha256).await?;
+    tx.commit().await?;
+    Ok(done.len())
 }
 
 /// Makes and stores the variants of the stored bytes `sha256` (again, if

@@ -8,6 +8,7 @@ pub mod hazards;
 pub mod lifecycle;
 pub mod ops;
 pub mod photos;
+pub mod reports;
 pub mod sync;
 pub mod templates;
 pub mod users;

@@ -272,6 +272,29 @@ pub mod job_run {
         pub finished_at: Option<DateTimeUtc>,
         pub status: String,
         pub detail: Option<String>,
+        /// Until when the runner holds the run (renewed while it works); a
+        /// `running` or `failed` run past it may be retaken.
+        pub lease_expires_at: Option<DateTimeUtc>,
+        pub attempts: i64,
+    }
+    no_relations!();
+}
+
+pub mod report {
+    use sea_orm::entity::prelude::*;
+
+    /// A generated report: its figures, and the keys of its files in S3.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub kind: String,
+        pub period: String,
+        pub generated_at: DateTimeUtc,
+        pub figures: Json,
+        pub xlsx_key: Option<String>,
+        pub csv_key: Option<String>,
     }
     no_relations!();
 }

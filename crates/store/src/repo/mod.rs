@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod photo_jobs;
 pub mod photos;
 pub mod rectifications;
+pub mod reports;
 pub mod templates;
 pub mod users;
 pub mod villages;

@@ -1,0 +1,88 @@
+//! The weekly report (api.md "Reports"): the archive, one week's figures,
+//! and making them now (office, admin).
+
+use anjian_domain::report::IsoWeek;
+use anjian_usecases::reports;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{page_out, page_request};
+use crate::dto::{ErrorEnvelope, Page, WeeklyReportItem, WeeklyReportOut};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, Auth};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+    #[param(inline)]
+    pub cursor: Option<anjian_domain::Text<512>>,
+}
+
+/// A week named in a path (`2026-W48`); anything else is not found.
+fn week(raw: &str) -> Result<IsoWeek, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// Stored weekly reports, newest week first (office, admin).
+#[utoipa::path(get, path = "/reports/weekly", tag = "reports", params(ListQuery),
+    responses((status = 200, body = Page<WeeklyReportItem>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<WeeklyReportItem>>> {
+    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let rows = reports::list(&state.db, &auth.user, &page).await?;
+    Ok(Json(page_out(&state, rows, |(week, generated_at)| {
+        WeeklyReportItem { week, generated_at }
+    })))
+}
+
+/// A week's stored report, as it was generated (office, admin). Unknown or
+/// never generated: 404.
+#[utoipa::path(get, path = "/reports/weekly/{week}", tag = "reports",
+    params(("week" = String, Path, description = "ISO week, `2026-W48`")),
+    responses((status = 200, body = WeeklyReportOut), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let week = week(&raw)?;
+    Ok(Json(reports::get(&state.db, &auth.user, week).await?))
+}
+
+/// Makes the week's report now and stores it (office, admin): a past week as
+/// the server knew it at its cut-off, the week in progress as of now
+/// (`provisional`). A week not yet begun: 422.
+#[utoipa::path(post, path = "/reports/weekly/{week}/generate", tag = "reports",
+    params(("week" = String, Path, description = "ISO week, `2026-W48`")),
+    responses((status = 200, body = WeeklyReportOut), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn generate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<WeeklyReportOut>> {
+    let week = week(&raw)?;
+    let r = reports::generate(
+        &state.db,
+        &auth.user,
+        week,
+        (&state.settings.policy, state.clock.now()),
+    )
+    .await?;
+    Ok(Json(WeeklyReportOut {
+        figures: r.figures,
+        generated_at: r.generated_at,
+        provisional: r.provisional,
+    }))
+}
