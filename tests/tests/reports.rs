@@ -244,6 +244,8 @@ async fn a_week_counts_what_the_server_knew_at_its_cut_off() {
     assert_eq!(w48["by_category"][0]["key"], "电气");
     assert_eq!(w48["by_category"][0]["enterprises_total"], Value::Null);
 
+    files_open_cleanly(&t, &h1).await;
+
     // Made again at once: the same figures, to the byte.
     let again = t.generate("2026-11-30 10:05", "2026-W48").await;
     assert_eq!(
@@ -297,6 +299,72 @@ async fn a_week_counts_what_the_server_knew_at_its_cut_off() {
         .map(|i| i["week"].as_str().unwrap())
         .collect();
     assert_eq!(weeks, ["2026-W49", "2026-W48"]);
+}
+
+/// The week's files: the workbook opens with its five sheets, the figures
+/// and the overdue hazard in them; the CSV is the table by village with a
+/// total row, UTF-8 with a BOM.
+async fn files_open_cleanly(t: &Town, overdue_id: &str) {
+    use calamine::Reader;
+    let get = |path: &'static str| {
+        let app = &t.f.app;
+        app.req(reqwest::Method::GET, path, Some(&t.office)).send()
+    };
+    let r = get("/api/v1/reports/weekly/2026-W48.xlsx").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''%E5%AE%89%E5%85%A8")
+    );
+    let bytes = r.bytes().await.unwrap();
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        ["汇总", "按村", "按类别", "逾期隐患", "本周新增隐患"]
+    );
+    let rows = |wb: &mut calamine::Xlsx<_>, name: &str| -> Vec<Vec<String>> {
+        wb.worksheet_range(name)
+            .unwrap()
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    };
+    let summary = rows(&mut wb, "汇总");
+    let found = summary.iter().find(|r| r[0] == "本周发现隐患").unwrap();
+    assert_eq!(found[1], "5");
+    let overdue = rows(&mut wb, "逾期隐患");
+    assert_eq!(overdue[2][..2], ["企业名称", "所属村"]);
+    assert_eq!(overdue[3][0], t.f.ents[0][0]["name"].as_str().unwrap());
+    assert_eq!(overdue[3][5], "2");
+    assert_eq!(overdue.len(), 4, "one overdue hazard ({overdue_id})");
+    assert_eq!(rows(&mut wb, "本周新增隐患").len(), 3 + 5);
+    let villages = rows(&mut wb, "按村");
+    assert_eq!(villages.last().unwrap()[0], "合计");
+
+    let r = get("/api/v1/reports/weekly/2026-W48.csv").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = r.bytes().await.unwrap();
+    assert!(text.starts_with("\u{feff}".as_bytes()));
+    let text = std::str::from_utf8(&text[3..]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("村（社区）,在册企业,"), "{}", lines[0]);
+    assert!(lines.last().unwrap().starts_with("合计,"));
+    assert_eq!(lines.len(), 2 + t.f.villages.len());
+    // A week never made has no files.
+    let r = get("/api/v1/reports/weekly/2026-W40.xlsx").await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -267,7 +267,8 @@ async fn main() -> anyhow::Result<()> {
                     now.with_timezone(&policy.tz).naive_local(),
                 ),
             };
-            let r = anjian_usecases::reports::make(&db, week, (&policy, now)).await?;
+            let store = anjian::photos::store_for_cli(&config).await?;
+            let r = anjian_usecases::reports::make(&db, Some(&store), week, (&policy, now)).await?;
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }

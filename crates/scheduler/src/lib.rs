@@ -78,8 +78,13 @@ pub fn table() -> Vec<JobSpec> {
             run: |ctx, period, now| {
                 Box::pin(async move {
                     let week: IsoWeek = period.parse()?;
-                    let r =
-                        anjian_usecases::reports::make(&ctx.db, week, (&ctx.policy, now)).await?;
+                    let r = anjian_usecases::reports::make(
+                        &ctx.db,
+                        ctx.store.as_ref(),
+                        week,
+                        (&ctx.policy, now),
+                    )
+                    .await?;
                     Ok(format!(
                         "{week}: {} found, {} closed, {} overdue, {}/{} problem enterprises rectified",
                         r.figures.counters.hazards_found_week,

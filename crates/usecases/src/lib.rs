@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod photos;
 pub mod records;
 pub mod reference;
+pub mod report_files;
 pub mod reports;
 pub mod roster;
 pub mod setup;

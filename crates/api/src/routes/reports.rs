@@ -2,9 +2,11 @@
 //! and making them now (office, admin).
 
 use anjian_domain::report::IsoWeek;
-use anjian_usecases::reports;
+use anjian_usecases::reports::{self, FileKind};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -45,19 +47,57 @@ pub async fn list(
     })))
 }
 
-/// A week's stored report, as it was generated (office, admin). Unknown or
-/// never generated: 404.
+/// A week's stored report, as it was generated (office, admin), or one of
+/// its files: `{week}.xlsx` (the workbook) or `{week}.csv` (the table by
+/// village, UTF-8 with BOM). Unknown or never generated: 404.
 #[utoipa::path(get, path = "/reports/weekly/{week}", tag = "reports",
-    params(("week" = String, Path, description = "ISO week, `2026-W48`")),
-    responses((status = 200, body = WeeklyReportOut), (status = 403, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope)))]
+    params(("week" = String, Path, description = "ISO week, `2026-W48`; with `.xlsx` or `.csv`: that file")),
+    responses((status = 200, description = "The report, or the file its name ends with",
+            content((WeeklyReportOut = "application/json"), (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let week = week(&raw)?;
-    Ok(Json(reports::get(&state.db, &auth.user, week).await?))
+) -> ApiResult<Response> {
+    let (name, kind) = match raw.rsplit_once('.') {
+        Some((name, "xlsx")) => (name, Some(FileKind::Xlsx)),
+        Some((name, "csv")) => (name, Some(FileKind::Csv)),
+        _ => (raw.as_str(), None),
+    };
+    let week = week(name)?;
+    let Some(kind) = kind else {
+        return Ok(Json(reports::get(&state.db, &auth.user, week).await?).into_response());
+    };
+    let store = &state.photos.as_ref().ok_or_else(ApiError::not_found)?.store;
+    let bytes = reports::file(&state.db, store, &auth.user, (week, kind)).await?;
+    let disposition = format!(
+        "attachment; filename=\"anjian-weekly-{week}.{ext}\"; filename*=UTF-8''{name}",
+        ext = kind.extension(),
+        name = percent_encoded(&kind.file_name(week)),
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// RFC 5987 value: every byte but unreserved ones as `%XX`.
+fn percent_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Makes the week's report now and stores it (office, admin): a past week as
@@ -75,6 +115,7 @@ pub async fn generate(
     let week = week(&raw)?;
     let r = reports::generate(
         &state.db,
+        state.photos.as_ref().map(|p| &p.store),
         &auth.user,
         week,
         (&state.settings.policy, state.clock.now()),
