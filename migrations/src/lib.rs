@@ -11,6 +11,7 @@ mod m0005_photo_variant_queue;
 mod m0006_rectifications_fed;
 mod m0007_user_contact;
 mod m0008_job_run_leases;
+mod m0009_outbox;
 mod sql;
 
 /// All migrations in order.
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_rectifications_fed::Migration),
             Box::new(m0007_user_contact::Migration),
             Box::new(m0008_job_run_leases::Migration),
+            Box::new(m0009_outbox::Migration),
         ]
     }
 }

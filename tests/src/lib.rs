@@ -23,6 +23,7 @@ pub mod corpus;
 pub mod field;
 pub mod process;
 pub mod proxy;
+pub mod smtp;
 pub mod web;
 
 /// The password of the admin every test server starts with.

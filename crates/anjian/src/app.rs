@@ -45,6 +45,8 @@ pub struct Running {
     internal_store: Option<JoinHandle<std::io::Result<()>>>,
     /// The workers making photo variants; dropped, they stop.
     variant_workers: tokio::task::JoinSet<()>,
+    /// The outbox's mail sender, when SMTP is configured.
+    mail_sender: Option<JoinHandle<()>>,
 }
 
 impl Drop for Running {
@@ -53,6 +55,9 @@ impl Drop for Running {
             t.abort();
         }
         self.variant_workers.abort_all();
+        if let Some(t) = self.mail_sender.take() {
+            t.abort();
+        }
     }
 }
 
@@ -70,6 +75,9 @@ impl Running {
             t.abort();
         }
         self.variant_workers.abort_all();
+        if let Some(t) = self.mail_sender.take() {
+            t.abort();
+        }
         Ok(())
     }
 
@@ -140,6 +148,11 @@ pub fn job_context(
             i64::try_from(config.job_lease_secs).unwrap_or(i64::MAX / 1000),
         ),
         sweep_days: SWEEP_DAYS,
+        report_recipients: if config.smtp_url.is_some() {
+            config.report_recipients.clone()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -207,6 +220,17 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
             let _ = rx.await;
         },
     ));
+    let mail_sender = match &config.smtp_url {
+        Some(url) => Some(anjian_usecases::outbox::spawn_sender(
+            db.clone(),
+            (
+                anjian_usecases::outbox::Mailer::new(&url.0, &config.mail_from)?,
+                Some(objects.clone()),
+            ),
+            std::time::Duration::from_secs(5),
+        )),
+        None => None,
+    };
     let scheduler = if opts.scheduler {
         Some(anjian_scheduler::start(job_context(config, &db, Some(objects.clone()))).await?)
     } else {
@@ -225,5 +249,6 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
         scheduler,
         internal_store: evidence.internal,
         variant_workers,
+        mail_sender,
     })
 }

@@ -54,6 +54,8 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub smtp_url: Option<Secret>,
     pub report_recipients: Vec<String>,
+    /// The sender of mail (`ANJIAN_MAIL_FROM`).
+    pub mail_from: String,
     /// `None`: generated once and kept in the data dir.
     pub secret_key: Option<Secret>,
     pub log_format: LogFormat,
@@ -78,6 +80,9 @@ pub struct Config {
     /// dies mid-run is replaced when it runs out (`ANJIAN_JOB_LEASE_SECS`).
     pub job_lease_secs: u64,
 }
+
+/// Default of [`Config::mail_from`].
+pub const DEFAULT_MAIL_FROM: &str = "anjian@localhost";
 
 /// Default of [`Config::job_lease_secs`].
 pub const DEFAULT_JOB_LEASE_SECS: u64 = 120;
@@ -120,6 +125,7 @@ impl Default for Config {
             admin_password: None,
             smtp_url: None,
             report_recipients: Vec::new(),
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
             secret_key: None,
             log_format: LogFormat::Pretty,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
@@ -159,6 +165,7 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_PHOTO_WORKERS",
     "ANJIAN_PHOTO_LEASE_SECS",
     "ANJIAN_JOB_LEASE_SECS",
+    "ANJIAN_MAIL_FROM",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -294,6 +301,13 @@ impl Config {
             );
         }
         c.smtp_url = get("ANJIAN_SMTP_URL").map(|s| Secret(s.to_owned()));
+        if let Some(s) = get("ANJIAN_MAIL_FROM") {
+            c.mail_from = s.to_owned();
+        }
+        if let Some(url) = &c.smtp_url {
+            anjian_usecases::outbox::Mailer::new(&url.0, &c.mail_from)
+                .context("ANJIAN_SMTP_URL / ANJIAN_MAIL_FROM")?;
+        }
         if let Some(s) = get("ANJIAN_REPORT_RECIPIENTS") {
             c.report_recipients = s
                 .split([',', ';'])

@@ -38,6 +38,8 @@ pub struct JobContext {
     pub lease: Duration,
     /// Age past which an unfinished photo upload is abandoned (days).
     pub sweep_days: u32,
+    /// Who receives the weekly report by e-mail (none: it is stored only).
+    pub report_recipients: Vec<String>,
 }
 
 /// A job: its name, the period due at an office-local moment, and what it does
@@ -85,6 +87,16 @@ pub fn table() -> Vec<JobSpec> {
                         (&ctx.policy, now),
                     )
                     .await?;
+                    // Mailed once per week, however often the report is made.
+                    if !ctx.report_recipients.is_empty() {
+                        anjian_usecases::reports::mail(
+                            &ctx.db,
+                            &r,
+                            (&ctx.report_recipients, ctx.store.is_some()),
+                            now,
+                        )
+                        .await?;
+                    }
                     Ok(format!(
                         "{week}: {} found, {} closed, {} overdue, {}/{} problem enterprises rectified",
                         r.figures.counters.hazards_found_week,

@@ -221,3 +221,109 @@ pub async fn list(db: &Db, by: &User, page: &PageRequest) -> Result<Page<(String
     require(by, Capability::ReadReports)?;
     repo::list(db, WEEKLY, page).await
 }
+
+/// The e-mail of a week's report: a summary in Chinese (the headline
+/// figures, the table by village, the overdue count) with the workbook attached.
+pub fn email(r: &WeeklyReport, to: &[String], with_xlsx: bool) -> crate::outbox::Email {
+    let w = &r.figures;
+    let c = &w.counters;
+    let pct = |v: f64| format!("{:.2}%", v * 100.0);
+    let title = report_files::title(w);
+    let headline = [
+        ("年度问题企业", c.problem_enterprises_ytd.to_string()),
+        (
+            "整改完成企业",
+            c.problem_enterprises_rectified_ytd.to_string(),
+        ),
+        ("企业整改完成率", pct(c.enterprise_completion_rate)),
+        ("本周发现隐患", c.hazards_found_week.to_string()),
+        ("本周销号隐患", c.hazards_closed_week.to_string()),
+        ("未销号隐患", c.hazards_open.to_string()),
+        ("逾期未整改", c.hazards_overdue.to_string()),
+        ("重大隐患未销号", c.major_open.to_string()),
+        ("隐患整改完成率", pct(c.hazard_completion_rate)),
+    ];
+    let mut text = format!("{title}\n\n");
+    let mut html = format!(
+        "<html><body style=\"font-family:sans-serif\"><h2>{}</h2>{}<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">",
+        escape(&title),
+        if r.provisional {
+            "<p><b>临时数据：截止时间（下周一 08:00）前生成。</b></p>"
+        } else {
+            ""
+        }
+    );
+    for (k, v) in &headline {
+        text.push_str(&format!("{k}：{v}\n"));
+        html.push_str(&format!(
+            "<tr><th align=\"left\">{k}</th><td align=\"right\">{v}</td></tr>"
+        ));
+    }
+    html.push_str("</table><h3>各村情况</h3><table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th>村（社区）</th><th>本周发现</th><th>本周销号</th><th>逾期</th><th>问题企业</th><th>整改完成</th><th>完成率</th></tr>");
+    text.push_str("\n各村情况（村：本周发现/本周销号/逾期/问题企业/整改完成/完成率）\n");
+    for g in &w.by_village {
+        let v = &g.counters;
+        text.push_str(&format!(
+            "{}：{}/{}/{}/{}/{}/{}\n",
+            g.name,
+            v.hazards_found_week,
+            v.hazards_closed_week,
+            v.hazards_overdue,
+            v.problem_enterprises_ytd,
+            v.problem_enterprises_rectified_ytd,
+            pct(v.enterprise_completion_rate)
+        ));
+        html.push_str(&format!(
+            "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
+            escape(&g.name),
+            v.hazards_found_week,
+            v.hazards_closed_week,
+            v.hazards_overdue,
+            v.problem_enterprises_ytd,
+            v.problem_enterprises_rectified_ytd,
+            pct(v.enterprise_completion_rate)
+        ));
+    }
+    html.push_str("</table>");
+    let tail = format!(
+        "逾期未整改隐患 {} 项（挂牌督办候选），明细见附件“逾期隐患”表。",
+        w.overdue.len()
+    );
+    text.push_str(&format!("\n{tail}\n"));
+    html.push_str(&format!("<p>{tail}</p></body></html>"));
+    let week = w.week;
+    crate::outbox::Email {
+        to: to.to_vec(),
+        subject: title,
+        text,
+        html,
+        attachments: if with_xlsx {
+            vec![crate::outbox::Attachment {
+                file_name: FileKind::Xlsx.file_name(week),
+                content_type: FileKind::Xlsx.content_type().to_owned(),
+                key: FileKind::Xlsx.key(week),
+            }]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Queues the e-mail of `week`'s report to `to` (once per week, however
+/// often the report is made again).
+pub async fn mail(
+    db: &Db,
+    r: &WeeklyReport,
+    (to, with_xlsx): (&[String], bool),
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let key = format!("report.weekly:{}", r.figures.week);
+    crate::outbox::queue_email(db, &key, &email(r, to, with_xlsx), now).await
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

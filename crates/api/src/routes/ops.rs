@@ -79,6 +79,40 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
         Err(e) => tracing::warn!(error = %e, "variant queue depth unreadable"),
     }
+    // Messages waiting to be delivered (never dropped: they wait here).
+    match anjian_usecases::outbox::backlog(&state.db).await {
+        Ok(rows) => {
+            text.push_str(
+                "# HELP anjian_outbox_pending Messages waiting to be delivered.\n\
+                 # TYPE anjian_outbox_pending gauge\n",
+            );
+            for (channel, n, _, _) in &rows {
+                text.push_str(&format!(
+                    "anjian_outbox_pending{{channel=\"{channel}\"}} {n}\n"
+                ));
+            }
+            text.push_str(
+                "# HELP anjian_outbox_failed_attempts Failed attempts of the messages still waiting.\n\
+                 # TYPE anjian_outbox_failed_attempts gauge\n",
+            );
+            for (channel, _, attempts, _) in &rows {
+                text.push_str(&format!(
+                    "anjian_outbox_failed_attempts{{channel=\"{channel}\"}} {attempts}\n"
+                ));
+            }
+            text.push_str(
+                "# HELP anjian_outbox_oldest_seconds Age of the oldest message waiting.\n\
+                 # TYPE anjian_outbox_oldest_seconds gauge\n",
+            );
+            for (channel, _, _, oldest) in &rows {
+                let age = oldest.map_or(0, |t| (chrono::Utc::now() - t).num_seconds().max(0));
+                text.push_str(&format!(
+                    "anjian_outbox_oldest_seconds{{channel=\"{channel}\"}} {age}\n"
+                ));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "outbox unreadable"),
+    }
     (
         [(
             header::CONTENT_TYPE,

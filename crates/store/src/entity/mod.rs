@@ -280,6 +280,29 @@ pub mod job_run {
     no_relations!();
 }
 
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A message to deliver, kept until it went.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub channel: String,
+        pub dedupe_key: String,
+        pub payload: Json,
+        pub status: String,
+        pub attempts: i64,
+        pub next_attempt_at: DateTimeUtc,
+        pub last_error: Option<String>,
+        pub holder: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
 pub mod report {
     use sea_orm::entity::prelude::*;
 
