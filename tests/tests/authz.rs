@@ -443,6 +443,7 @@ const PAGES: &[(&str, Target, [u16; 8])] = &[
     ("/office/enterprises", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
     ("/office/enterprises/{id}", Target::Enterprise, [200, 200, 303, 303, 403, 403, 303, 303]),
     ("/office/hazards/{id}", Target::Hazard, [200, 200, 303, 303, 403, 403, 303, 303]),
+    ("/office/reports", Target::None, [200, 200, 303, 303, 403, 403, 303, 303]),
 ];
 
 #[tokio::test]

@@ -343,3 +343,45 @@ async fn the_office_finds_an_enterprise_and_reads_its_inspections_hazards_and_ph
         assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_office_finds_the_weekly_reports_and_their_files_in_its_archive() {
+    let f = town().await;
+    let mut b = Browser::new(&f.app);
+    b.sign_in_to("/office", "office_w", "office-password-1")
+        .await;
+    let p = b.get("/office/reports").await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("尚无周报"), "{}", p.body);
+    let (s, _) = f
+        .app
+        .post(
+            "/api/v1/reports/weekly/2026-W40/generate",
+            &f.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let p = b.get("/office/reports").await;
+    assert!(p.body.contains("2026-W40"), "{}", p.body);
+    assert!(p.body.contains("href=\"/office/reports/2026-W40.xlsx\""));
+    let csv = b.get("/office/reports/2026-W40.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("村（社区）,在册企业"), "{}", csv.body);
+    assert!(csv.body.contains("\n合计,"));
+    assert_eq!(
+        b.get("/office/reports/2026-W40.xlsx").await.status,
+        StatusCode::OK
+    );
+    for missing in [
+        "/office/reports/2026-W41.xlsx",
+        "/office/reports/2026-W40.pdf",
+        "/office/reports/x",
+    ] {
+        assert_eq!(
+            b.get(missing).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+}

@@ -61,17 +61,31 @@ pub async fn get(
     auth: Auth,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    let (name, kind) = match raw.rsplit_once('.') {
-        Some((name, "xlsx")) => (name, Some(FileKind::Xlsx)),
-        Some((name, "csv")) => (name, Some(FileKind::Csv)),
-        _ => (raw.as_str(), None),
-    };
-    let week = week(name)?;
+    let (week, kind) = week_and_file(&raw)?;
     let Some(kind) = kind else {
         return Ok(Json(reports::get(&state.db, &auth.user, week).await?).into_response());
     };
+    file_response(&state, &auth.user, (week, kind)).await
+}
+
+/// A week named in a path, and the file its name ends with (`.xlsx`, `.csv`).
+pub(crate) fn week_and_file(raw: &str) -> Result<(IsoWeek, Option<FileKind>), ApiError> {
+    let (name, kind) = match raw.rsplit_once('.') {
+        Some((name, "xlsx")) => (name, Some(FileKind::Xlsx)),
+        Some((name, "csv")) => (name, Some(FileKind::Csv)),
+        _ => (raw, None),
+    };
+    Ok((week(name)?, kind))
+}
+
+/// A stored report's file as a download.
+pub(crate) async fn file_response(
+    state: &AppState,
+    user: &anjian_store::repo::users::User,
+    (week, kind): (IsoWeek, FileKind),
+) -> ApiResult<Response> {
     let store = &state.photos.as_ref().ok_or_else(ApiError::not_found)?.store;
-    let bytes = reports::file(&state.db, store, &auth.user, (week, kind)).await?;
+    let bytes = reports::file(&state.db, store, user, (week, kind)).await?;
     let disposition = format!(
         "attachment; filename=\"anjian-weekly-{week}.{ext}\"; filename*=UTF-8''{name}",
         ext = kind.extension(),

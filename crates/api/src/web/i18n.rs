@@ -4,6 +4,27 @@ use crate::context::Lang;
 
 /// (key, zh-CN, English).
 const TEXT: &[(&str, &str, &str)] = &[
+    ("nav_reports", "周报", "Weekly reports"),
+    (
+        "reports_hint",
+        "每周一 08:00 自动生成上周周报，数据以截止时间（周一 08:00）前收到的记录为准。",
+        "Every Monday at 08:00 last week's report is made, from what had arrived by then.",
+    ),
+    ("reports_none", "尚无周报", "No report yet"),
+    ("report_week", "周次", "Week"),
+    ("report_period", "统计周期", "Period"),
+    ("report_found", "本周发现", "Found"),
+    ("report_closed", "本周销号", "Closed"),
+    ("report_overdue", "逾期", "Overdue"),
+    (
+        "report_rectified",
+        "整改完成/问题企业",
+        "Rectified / problem enterprises",
+    ),
+    ("report_rate", "企业整改完成率", "Completion"),
+    ("report_generated", "生成时间", "Made"),
+    ("report_files", "文件", "Files"),
+    ("report_provisional", "临时", "provisional"),
     ("hazard_status", "状态", "Status"),
     ("nav_enterprises", "企业档案", "Enterprises"),
     ("search", "搜索", "Search"),

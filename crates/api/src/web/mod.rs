@@ -64,11 +64,14 @@ pub fn routes() -> Router<AppState> {
         .route("/office/enterprises", get(office::enterprises))
         .route("/office/enterprises/{id}", get(office::enterprise))
         .route("/office/hazards/{id}", get(office::hazard))
+        .route("/office/reports", get(office::reports))
+        .route("/office/reports/{file}", get(office::report_file))
 }
 
 /// The page templates, compiled into the binary.
-pub(crate) const TEMPLATES: [(&str, &str); 13] = [
+pub(crate) const TEMPLATES: [(&str, &str); 14] = [
     ("base.html", include_str!("../../templates/base.html")),
+    ("reports.html", include_str!("../../templates/reports.html")),
     ("landing.html", include_str!("../../templates/landing.html")),
     ("message.html", include_str!("../../templates/message.html")),
     ("login.html", include_str!("../../templates/login.html")),

@@ -682,3 +682,74 @@ pub async fn hazard(
     )
     .await
 }
+
+/// The weekly report archive: every stored week, newest first, with its
+/// headline figures and its files.
+pub async fn reports(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let path = "/office/reports";
+    let s = match signed_in(&state, &headers, path).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let l = lang(&headers);
+    let page = anjian_store::repo::PageRequest {
+        after: None,
+        limit: ARCHIVE_WEEKS,
+    };
+    let list = match anjian_usecases::reports::list(&state.db, &s.user, &page).await {
+        Ok(p) => p.items,
+        Err(e) => return failure(&state, &headers, path, e),
+    };
+    let tz = state.settings.policy.tz;
+    let pct = |v: &Value| format!("{:.2}%", v.as_f64().unwrap_or(0.0) * 100.0);
+    let mut items = Vec::new();
+    for (week, generated_at) in list {
+        let Ok(w) = week.parse() else { continue };
+        let r = match anjian_usecases::reports::get(&state.db, &s.user, w).await {
+            Ok(r) => r,
+            Err(e) => return failure(&state, &headers, path, e),
+        };
+        items.push(json!({
+            "week": week,
+            "period": format!("{} – {}", r["period_start"].as_str().unwrap_or(""), r["period_end"].as_str().unwrap_or("")),
+            "generated": generated_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+            "provisional": r["provisional"].as_bool().unwrap_or(false),
+            "found": r["hazards_found_week"], "closed": r["hazards_closed_week"],
+            "overdue": r["hazards_overdue"],
+            "rectified": format!("{}/{}", r["problem_enterprises_rectified_ytd"], r["problem_enterprises_ytd"]),
+            "rate": pct(&r["enterprise_completion_rate"]),
+        }));
+    }
+    Frame {
+        lang: l,
+        path,
+        session: Some(&s),
+        flash: None,
+        errors: Vec::new(),
+    }
+    .render(StatusCode::OK, "reports.html", json!({ "items": items }))
+}
+
+/// Weeks the archive lists.
+const ARCHIVE_WEEKS: u64 = 104;
+
+/// A stored report's file (`2026-W48.xlsx`, `2026-W48.csv`) for the office.
+pub async fn report_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let path = format!("/office/reports/{name}");
+    let s = match signed_in(&state, &headers, &path).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok((week, Some(kind))) = crate::routes::reports::week_and_file(&name) else {
+        return failure(&state, &headers, &path, Error::NotFound);
+    };
+    match crate::routes::reports::file_response(&state, &s.user, (week, kind)).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
