@@ -91,6 +91,49 @@ async fn a_year_of_history_in_the_towns_proportions_is_made_once() {
             .iter()
             .any(|(_, found, closed)| *found > 0 && *closed > 0)
     );
+    // Last week's report counts the same town: as the server knew it at
+    // W48's cut-off (this morning 08:00), every hazard command was in.
+    let store = app.running.as_ref().unwrap().objects.clone();
+    let t0 = std::time::Instant::now();
+    let (w48, provisional) =
+        anjian_usecases::reports::figures(app.db(), "2026-W48".parse().unwrap(), (&policy, now))
+            .await
+            .unwrap();
+    let figures_ms = t0.elapsed().as_millis();
+    let t0 = std::time::Instant::now();
+    let made = anjian_usecases::reports::make(
+        app.db(),
+        Some(&store),
+        "2026-W48".parse().unwrap(),
+        (&policy, now),
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "W48 report over the demo history: figures {figures_ms} ms, with both files {} ms (debug build): {}",
+        t0.elapsed().as_millis(),
+        serde_json::to_string(&made.figures.counters).unwrap()
+    );
+    assert!(!provisional);
+    let c = &w48.counters;
+    // The operating ones (the roster has suspended and closed enterprises too).
+    assert!(c.enterprises_total.unwrap_or(0) > 2900, "{c:?}");
+    assert_eq!(
+        (
+            c.problem_enterprises_ytd,
+            c.problem_enterprises_rectified_ytd
+        ),
+        (108, 99),
+        "{c:?}"
+    );
+    assert_eq!(c.enterprises_inspected_ytd, Some(3152), "{c:?}");
+    // Up to Sunday's end; the dashboard counts this morning too.
+    assert!(t.found_ytd - c.hazards_found_ytd <= 2, "{c:?} {t:?}");
+    assert!(t.closed_ytd - c.hazards_closed_ytd <= 2, "{c:?} {t:?}");
+    assert!(c.hazards_overdue >= 6 && !w48.overdue.is_empty(), "{c:?}");
+    assert_eq!(w48.by_village.len(), f.villages.len());
+    assert!(!w48.by_campaign.is_empty());
+
     let pending = anjian_usecases::records::pending_extensions(app.db(), &office)
         .await
         .unwrap();
