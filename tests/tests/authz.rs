@@ -35,6 +35,7 @@ enum Target {
     Template,
     Campaign,
     Extension,
+    Notification,
 }
 
 /// (method, path as the OpenAPI document has it, what `{id}` is, expected
@@ -61,6 +62,9 @@ const MATRIX: &[(&str, &str, Target, [u16; 8])] = &[
     ("POST", "/api/v1/users/{id}/reset-password", Target::User, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("POST", "/api/v1/users/provision-enterprises", Target::None, [200, 403, 403, 403, 403, 403, 401, 401]),
     ("GET", "/api/v1/audit", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
+    // Notifications: everyone reads its own; the target is the enterprise's.
+    ("GET", "/api/v1/notifications", Target::None, [200, 200, 200, 200, 200, 200, 401, 401]),
+    ("POST", "/api/v1/notifications/{id}/read", Target::Notification, [404, 404, 404, 404, 200, 404, 401, 401]),
     // Reports (a past week; made before it is read).
     ("POST", "/api/v1/reports/weekly/{week}/generate", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
     ("GET", "/api/v1/reports/weekly/{week}", Target::None, [200, 200, 403, 403, 403, 403, 401, 401]),
@@ -115,6 +119,7 @@ struct Records {
     template: String,
     campaign: String,
     extension: String,
+    notification: String,
 }
 
 struct World {
@@ -255,6 +260,26 @@ async fn world() -> World {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{x}");
     let extension = x["id"].as_str().unwrap().to_owned();
+    // A notification of the enterprise's own account.
+    let note = Uuid::now_v7();
+    let own: Uuid = ids["m_ent_own"].parse().unwrap();
+    anjian_store::repo::notifications::add(
+        app.db(),
+        vec![anjian_store::entity::notification::Model {
+            id: note,
+            user_id: own,
+            kind: "reminder".into(),
+            title: "整改期限提醒".into(),
+            body: "还剩 3 天".into(),
+            entity_type: Some("hazard".into()),
+            entity_id: Some(hazard.to_string().parse().unwrap()),
+            dedupe_key: Some(format!("matrix:{own}")),
+            created_at: chrono::Utc::now(),
+            read_at: None,
+        }],
+    )
+    .await
+    .unwrap();
     let (_, campaigns) = app.get("/api/v1/campaigns?limit=1", &admin).await;
     let campaign = campaigns["items"][0]["id"].as_str().unwrap().to_owned();
     // The disabled caller keeps the token it had.
@@ -277,6 +302,7 @@ async fn world() -> World {
             template,
             campaign,
             extension,
+            notification: note.to_string(),
         },
         app,
         tokens,
@@ -304,6 +330,7 @@ impl World {
             Target::Template => &r.template,
             Target::Campaign => &r.campaign,
             Target::Extension => &r.extension,
+            Target::Notification => &r.notification,
         };
         let mut concrete = path
             .replace("{id}", id)

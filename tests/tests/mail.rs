@@ -22,6 +22,7 @@ async fn the_weekly_report_arrives_by_mail_after_the_relay_refused_it_once() {
         store: Some(store.clone()),
         lease: Duration::seconds(60),
         sweep_days: 7,
+        long_overdue_days: 30,
         report_recipients: vec!["anjian-ban@luoxi.example.cn".into()],
     };
     let weekly = anjian_scheduler::table()

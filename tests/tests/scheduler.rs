@@ -18,6 +18,7 @@ fn context(app: &TestApp) -> JobContext {
         store: Some(app.running.as_ref().unwrap().objects.clone()),
         lease: Duration::seconds(60),
         sweep_days: 7,
+        long_overdue_days: 30,
         report_recipients: Vec::new(),
     }
 }

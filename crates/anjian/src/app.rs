@@ -148,6 +148,7 @@ pub fn job_context(
             i64::try_from(config.job_lease_secs).unwrap_or(i64::MAX / 1000),
         ),
         sweep_days: SWEEP_DAYS,
+        long_overdue_days: config.long_overdue_days,
         report_recipients: if config.smtp_url.is_some() {
             config.report_recipients.clone()
         } else {

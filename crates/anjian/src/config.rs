@@ -56,6 +56,9 @@ pub struct Config {
     pub report_recipients: Vec<String>,
     /// The sender of mail (`ANJIAN_MAIL_FROM`).
     pub mail_from: String,
+    /// Days overdue past which any hazard is escalated to the office's
+    /// 挂牌督办 list (`ANJIAN_LONG_OVERDUE_DAYS`; major ones are at once).
+    pub long_overdue_days: u32,
     /// `None`: generated once and kept in the data dir.
     pub secret_key: Option<Secret>,
     pub log_format: LogFormat,
@@ -126,6 +129,7 @@ impl Default for Config {
             smtp_url: None,
             report_recipients: Vec::new(),
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            long_overdue_days: anjian_domain::notice::DEFAULT_LONG_OVERDUE_DAYS,
             secret_key: None,
             log_format: LogFormat::Pretty,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
@@ -166,6 +170,7 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_PHOTO_LEASE_SECS",
     "ANJIAN_JOB_LEASE_SECS",
     "ANJIAN_MAIL_FROM",
+    "ANJIAN_LONG_OVERDUE_DAYS",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -301,6 +306,11 @@ impl Config {
             );
         }
         c.smtp_url = get("ANJIAN_SMTP_URL").map(|s| Secret(s.to_owned()));
+        if let Some(s) = get("ANJIAN_LONG_OVERDUE_DAYS") {
+            c.long_overdue_days = s.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!("ANJIAN_LONG_OVERDUE_DAYS `{s}` is not a positive number")
+            })?;
+        }
         if let Some(s) = get("ANJIAN_MAIL_FROM") {
             c.mail_from = s.to_owned();
         }

@@ -1021,3 +1021,33 @@ pub struct WeeklyReportItem {
     pub week: String,
     pub generated_at: DateTime<Utc>,
 }
+
+/// A notification (api.md "Notifications"): deadline reminders, overdue
+/// notices, escalations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    pub id: Uuid,
+    /// `reminder`, `overdue` or `escalated`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<anjian_store::entity::notification::Model> for NotificationOut {
+    fn from(n: anjian_store::entity::notification::Model) -> Self {
+        NotificationOut {
+            id: n.id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            entity_type: n.entity_type,
+            entity_id: n.entity_id,
+            created_at: n.created_at,
+            read_at: n.read_at,
+        }
+    }
+}

@@ -41,6 +41,7 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
         (name = "inspections", description = "Inspections and hazards"),
         (name = "sync", description = "Offline sync for field devices"),
         (name = "photos", description = "Photo evidence: declare, upload, verify, serve"),
+        (name = "notifications", description = "What the caller is told: reminders, overdue notices, escalations"),
         (name = "reports", description = "The weekly report: figures as of each week's cut-off, its files"),
         (name = "operations", description = "Health, readiness, metrics, audit")
     ),
@@ -92,6 +93,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::list, campaigns::create))
         .routes(routes!(campaigns::get))
         .routes(routes!(audit::list))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::read))
         .routes(routes!(reports::list))
         .routes(routes!(reports::get))
         .routes(routes!(reports::generate))

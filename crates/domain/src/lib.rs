@@ -19,6 +19,7 @@ pub mod ids;
 pub mod inspection;
 pub mod login;
 pub mod mutation;
+pub mod notice;
 pub mod number;
 pub mod password;
 pub mod photo;

@@ -40,6 +40,8 @@ pub struct JobContext {
     pub sweep_days: u32,
     /// Who receives the weekly report by e-mail (none: it is stored only).
     pub report_recipients: Vec<String>,
+    /// Days overdue past which any hazard is escalated (挂牌督办).
+    pub long_overdue_days: u32,
 }
 
 /// A job: its name, the period due at an office-local moment, and what it does
@@ -61,9 +63,45 @@ fn day_due(local: NaiveDateTime) -> String {
         .to_string()
 }
 
+/// Hour (office time) from which the day's deadline reminders are due.
+pub const REMINDER_HOUR: u32 = 8;
+
 /// The jobs of this release.
 pub fn table() -> Vec<JobSpec> {
     vec![
+        JobSpec {
+            name: "hazards.overdue",
+            due: |local| local.format("%Y-%m-%dT%H").to_string(),
+            run: |ctx, _period, now| {
+                Box::pin(async move {
+                    let s = anjian_usecases::notices::overdue_sweep(
+                        &ctx.db,
+                        (&ctx.policy, ctx.long_overdue_days),
+                        now,
+                    )
+                    .await?;
+                    Ok(format!(
+                        "{} overdue, {} escalated, {} notices",
+                        s.overdue, s.escalated, s.written
+                    ))
+                })
+            },
+        },
+        JobSpec {
+            name: "hazards.reminders",
+            due: |local| {
+                (local - Duration::hours(i64::from(REMINDER_HOUR)))
+                    .date()
+                    .format("%Y-%m-%d")
+                    .to_string()
+            },
+            run: |ctx, _period, now| {
+                Box::pin(async move {
+                    let n = anjian_usecases::notices::reminders(&ctx.db, &ctx.policy, now).await?;
+                    Ok(format!("{n} reminders"))
+                })
+            },
+        },
         JobSpec {
             name: "auth.purge",
             due: |local| local.format("%Y-%m-%dT%H").to_string(),

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod dashboard;
 pub mod lifecycle;
+pub mod notices;
 pub mod outbox;
 pub mod photos;
 pub mod records;

@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod enterprises;
 pub mod hazards;
 pub mod lifecycle;
+pub mod notifications;
 pub mod ops;
 pub mod photos;
 pub mod reports;

@@ -303,6 +303,29 @@ pub mod outbox {
     no_relations!();
 }
 
+pub mod notification {
+    use sea_orm::entity::prelude::*;
+
+    /// Something a user is told (a reminder, an overdue notice, an escalation).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notifications")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub kind: String,
+        pub title: String,
+        pub body: String,
+        pub entity_type: Option<String>,
+        pub entity_id: Option<Uuid>,
+        /// What makes it once per user and event.
+        pub dedupe_key: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub read_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
 pub mod report {
     use sea_orm::entity::prelude::*;
 

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod enterprises;
 pub mod hazards;
 pub mod jobs;
+pub mod notifications;
 pub mod outbox;
 pub mod photo_jobs;
 pub mod photos;

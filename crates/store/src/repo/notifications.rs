@@ -1,0 +1,104 @@
+//! Notifications: written once per user and event (their `dedupe_key`),
+//! listed for their user, marked read.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::entity::{hazard, notification, user};
+use crate::repo::{Page, PageRequest};
+use crate::{Actor, Db, Error, Result};
+
+fn db_err(e: sea_orm::DbErr) -> Error {
+    Error::internal(e)
+}
+
+/// Writes the notifications whose key is new; how many were.
+pub async fn add(db: &Db, rows: Vec<notification::Model>) -> Result<u64> {
+    let tx = db.write(Actor::system()).await?;
+    let mut n = 0;
+    for chunk in rows.chunks(200) {
+        n += notification::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(sea_orm::IntoActiveModel::into_active_model),
+        )
+        .on_conflict(
+            OnConflict::column(notification::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(tx.txn())
+        .await
+        .map_err(db_err)?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// A user's notifications, newest first.
+pub async fn list(db: &Db, user_id: Uuid, page: &PageRequest) -> Result<Page<notification::Model>> {
+    let mut q = notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .order_by_desc(notification::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(after) = page.after.as_deref().and_then(|a| a.parse::<Uuid>().ok()) {
+        q = q.filter(notification::Column::Id.lt(after));
+    }
+    let rows = q.all(db.conn()).await.map_err(db_err)?;
+    Ok(Page::from_rows(rows, page.limit, |n| n.id.to_string()))
+}
+
+/// Marks a user's notification read (once); the notification, or `None`
+/// when the user has no such notification.
+pub async fn read(
+    db: &Db,
+    user_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<notification::Model>> {
+    let tx = db.write(Actor::system()).await?;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(now))
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(tx.txn())
+        .await
+        .map_err(db_err)?;
+    let n = notification::Entity::find_by_id(id)
+        .filter(notification::Column::UserId.eq(user_id))
+        .one(tx.txn())
+        .await
+        .map_err(db_err)?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Hazards waiting for their rectification whose deadline is before
+/// `before` (dates in the office calendar).
+pub async fn open_due_before(db: &Db, before: chrono::NaiveDate) -> Result<Vec<hazard::Model>> {
+    hazard::Entity::find()
+        .filter(hazard::Column::Status.eq(anjian_domain::HazardStatus::Open.as_str()))
+        .filter(hazard::Column::Deadline.lt(before))
+        .order_by_asc(hazard::Column::Id)
+        .all(db.conn())
+        .await
+        .map_err(db_err)
+}
+
+/// Enabled users of a role, or of an enterprise: (id, enterprise).
+pub async fn recipients(db: &Db) -> Result<Vec<(Uuid, String, Option<Uuid>)>> {
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Role)
+        .column(user::Column::EnterpriseId)
+        .filter(user::Column::Disabled.eq(false))
+        .into_tuple()
+        .all(db.conn())
+        .await
+        .map_err(db_err)
+}
