@@ -12,6 +12,8 @@ mod m0006_rectifications_fed;
 mod m0007_user_contact;
 mod m0008_job_run_leases;
 mod m0009_outbox;
+mod m0010_notice_dispatch;
+mod m0011_report_headline;
 mod sql;
 
 /// All migrations in order.
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_user_contact::Migration),
             Box::new(m0008_job_run_leases::Migration),
             Box::new(m0009_outbox::Migration),
+            Box::new(m0010_notice_dispatch::Migration),
+            Box::new(m0011_report_headline::Migration),
         ]
     }
 }

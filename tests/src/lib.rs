@@ -25,6 +25,7 @@ pub mod process;
 pub mod proxy;
 pub mod smtp;
 pub mod web;
+pub mod webhook;
 
 /// The password of the admin every test server starts with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";

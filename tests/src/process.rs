@@ -35,8 +35,16 @@ impl Process {
 
     /// [`Process::spawn`] with settings of its own (`ANJIAN_…`).
     pub async fn spawn_with(bin: &str, env: &[(&str, &str)]) -> Process {
+        let mut p = Process::prepared(bin, env).await;
+        p.start().await;
+        p
+    }
+
+    /// The process with its database provisioned, not started yet
+    /// ([`Process::start`]).
+    pub async fn prepared(bin: &str, env: &[(&str, &str)]) -> Process {
         let provisioned = Provisioned::new(|_| {}).await;
-        let mut p = Process {
+        Process {
             bin: bin.into(),
             child: None,
             port: free_port(),
@@ -45,9 +53,28 @@ impl Process {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
-        };
-        p.start().await;
-        p
+        }
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Another `anjian serve` on this one's database, as a second replica
+    /// runs: its own port and data directory, the same settings.
+    pub async fn replica(&self) -> Replica {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = self.command(&["serve"]);
+        cmd.env("ANJIAN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ANJIAN_DATA_DIR", dir.path());
+        let child = launch(cmd, &format!("http://127.0.0.1:{port}")).await;
+        Replica {
+            child: Some(child),
+            port,
+            _dir: dir,
+        }
     }
 
     /// The server's base URL.
@@ -85,27 +112,11 @@ impl Process {
         self.start().await;
     }
 
-    async fn start(&mut self) {
-        let mut child = self
-            .command(&["serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = http.get(format!("{}/healthz", self.url())).send().await
-                && r.status().is_success()
-            {
-                self.child = Some(child);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("anjian did not start");
+    /// Starts the process (on its port, data directory and database) and
+    /// waits until it answers.
+    pub async fn start(&mut self) {
+        let cmd = self.command(&["serve"]);
+        self.child = Some(launch(cmd, &self.url()).await);
     }
 
     /// SIGKILL: no shutdown, no flush.
@@ -123,6 +134,58 @@ impl Process {
         self.kill();
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.start().await;
+    }
+}
+
+/// Spawns `cmd` (quiet) and waits until `url` answers `/healthz`.
+async fn launch(mut cmd: Command, url: &str) -> Child {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{url}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("anjian did not start");
+}
+
+/// A second `anjian serve` on a [`Process`]'s database ([`Process::replica`]).
+pub struct Replica {
+    child: Option<Child>,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Replica {
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

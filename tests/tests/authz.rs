@@ -276,6 +276,7 @@ async fn world() -> World {
             dedupe_key: Some(format!("matrix:{own}")),
             created_at: chrono::Utc::now(),
             read_at: None,
+            dispatched_at: None,
         }],
     )
     .await

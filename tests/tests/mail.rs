@@ -6,7 +6,7 @@
 use anjian_scheduler::JobContext;
 use anjian_tests::TestApp;
 use anjian_tests::smtp::SmtpServer;
-use anjian_usecases::outbox::{Delivered, Mailer, deliver_due};
+use anjian_usecases::outbox::{Delivered, Mailer, Outlets, deliver_due};
 use chrono::{DateTime, Duration, Utc};
 
 #[tokio::test]
@@ -37,7 +37,10 @@ async fn the_weekly_report_arrives_by_mail_after_the_relay_refused_it_once() {
     assert!(ran.unwrap().starts_with("2026-W40:"));
 
     assert_eq!(app.count("outbox").await, 1);
-    let mailer = Mailer::new(&smtp.url(), "anjian@luoxi.example.cn").unwrap();
+    let mailer = Outlets {
+        mail: Some(Mailer::new(&smtp.url(), "anjian@luoxi.example.cn").unwrap()),
+        ..Outlets::default()
+    };
     smtp.refuse_next(1);
     let first = deliver_due(app.db(), (&mailer, Some(&store)), "sender", now)
         .await

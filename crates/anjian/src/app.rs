@@ -45,7 +45,7 @@ pub struct Running {
     internal_store: Option<JoinHandle<std::io::Result<()>>>,
     /// The workers making photo variants; dropped, they stop.
     variant_workers: tokio::task::JoinSet<()>,
-    /// The outbox's mail sender, when SMTP is configured.
+    /// The outbox's sender, when mail or a webhook is configured.
     mail_sender: Option<JoinHandle<()>>,
 }
 
@@ -221,17 +221,14 @@ pub async fn start(config: &Config, opts: StartOptions) -> anyhow::Result<Runnin
             let _ = rx.await;
         },
     ));
-    let mail_sender = match &config.smtp_url {
-        Some(url) => Some(anjian_usecases::outbox::spawn_sender(
+    let outlets = config.outlets(&public_url)?;
+    let mail_sender = outlets.any().then(|| {
+        anjian_usecases::outbox::spawn_sender(
             db.clone(),
-            (
-                anjian_usecases::outbox::Mailer::new(&url.0, &config.mail_from)?,
-                Some(objects.clone()),
-            ),
+            (outlets, Some(objects.clone())),
             std::time::Duration::from_secs(5),
-        )),
-        None => None,
-    };
+        )
+    });
     let scheduler = if opts.scheduler {
         Some(anjian_scheduler::start(job_context(config, &db, Some(objects.clone()))).await?)
     } else {

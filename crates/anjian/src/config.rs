@@ -56,6 +56,10 @@ pub struct Config {
     pub report_recipients: Vec<String>,
     /// The sender of mail (`ANJIAN_MAIL_FROM`).
     pub mail_from: String,
+    /// Where notifications are POSTed for SMS/WeChat gateways
+    /// (`ANJIAN_WEBHOOK_URL`), signed with `ANJIAN_WEBHOOK_SECRET`.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<Secret>,
     /// Days overdue past which any hazard is escalated to the office's
     /// 挂牌督办 list (`ANJIAN_LONG_OVERDUE_DAYS`; major ones are at once).
     pub long_overdue_days: u32,
@@ -107,6 +111,22 @@ pub const DEFAULT_MAX_PENDING_PHOTOS: i64 = 2000;
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn";
 
 impl Config {
+    /// Where messages go: the SMTP relay and the webhook, where configured.
+    pub fn outlets(&self, public_url: &str) -> anyhow::Result<anjian_usecases::outbox::Outlets> {
+        use anjian_usecases::outbox::{Mailer, Webhook};
+        Ok(anjian_usecases::outbox::Outlets {
+            mail: match &self.smtp_url {
+                Some(url) => Some(Mailer::new(&url.0, &self.mail_from)?),
+                None => None,
+            },
+            webhook: match (&self.webhook_url, &self.webhook_secret) {
+                (Some(url), Some(secret)) => Some(Webhook::new(url, &secret.0)?),
+                _ => None,
+            },
+            public_url: public_url.to_owned(),
+        })
+    }
+
     /// The office's deadline rules in its time zone.
     pub fn policy(&self) -> anjian_domain::DeadlinePolicy {
         anjian_domain::DeadlinePolicy {
@@ -129,6 +149,8 @@ impl Default for Config {
             smtp_url: None,
             report_recipients: Vec::new(),
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            webhook_url: None,
+            webhook_secret: None,
             long_overdue_days: anjian_domain::notice::DEFAULT_LONG_OVERDUE_DAYS,
             secret_key: None,
             log_format: LogFormat::Pretty,
@@ -171,6 +193,8 @@ pub const KEYS: &[&str] = &[
     "ANJIAN_JOB_LEASE_SECS",
     "ANJIAN_MAIL_FROM",
     "ANJIAN_LONG_OVERDUE_DAYS",
+    "ANJIAN_WEBHOOK_URL",
+    "ANJIAN_WEBHOOK_SECRET",
 ];
 
 fn file_key(env_key: &str) -> String {
@@ -317,6 +341,17 @@ impl Config {
         if let Some(url) = &c.smtp_url {
             anjian_usecases::outbox::Mailer::new(&url.0, &c.mail_from)
                 .context("ANJIAN_SMTP_URL / ANJIAN_MAIL_FROM")?;
+        }
+        c.webhook_url = get("ANJIAN_WEBHOOK_URL").map(str::to_owned);
+        c.webhook_secret = get("ANJIAN_WEBHOOK_SECRET").map(|s| Secret(s.to_owned()));
+        match (&c.webhook_url, &c.webhook_secret) {
+            (Some(url), Some(secret)) => {
+                anjian_usecases::outbox::Webhook::new(url, &secret.0)
+                    .context("ANJIAN_WEBHOOK_URL / ANJIAN_WEBHOOK_SECRET")?;
+            }
+            (Some(_), None) => bail!("ANJIAN_WEBHOOK_URL needs ANJIAN_WEBHOOK_SECRET to sign with"),
+            (None, Some(_)) => bail!("ANJIAN_WEBHOOK_SECRET is set without ANJIAN_WEBHOOK_URL"),
+            (None, None) => {}
         }
         if let Some(s) = get("ANJIAN_REPORT_RECIPIENTS") {
             c.report_recipients = s

@@ -86,7 +86,7 @@ enum ReportCommand {
 #[derive(Subcommand)]
 enum JobsCommand {
     /// Runs every scheduled job whose due period is not done yet, as the
-    /// server's scheduler does every minute, and prints what ran.
+    /// server's scheduler does every 15 seconds, and prints what ran.
     CatchUp,
 }
 

@@ -1027,7 +1027,9 @@ pub struct WeeklyReportItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationOut {
     pub id: Uuid,
-    /// `reminder`, `overdue` or `escalated`.
+    /// `reminder`, `overdue`, `escalated` (挂牌督办), `verdict` (a review's
+    /// outcome), `extension` (a decision on an extension request) or
+    /// `submitted` (a rectification waiting for review).
     pub kind: String,
     pub title: String,
     pub body: String,

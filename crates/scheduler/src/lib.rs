@@ -1,6 +1,6 @@
 //! The job table: named jobs that call use cases and hold no logic of their
 //! own. Each job names the period due at a moment (the hour, the day, the
-//! week whose report is due); a tick every minute, and one at start, runs
+//! week whose report is due); a tick every 15 seconds, and one at start, runs
 //! every job whose due period has not been done yet, so a period missed
 //! while the server was down is caught up at the next start.
 //!
@@ -250,7 +250,11 @@ pub async fn catch_up(ctx: &JobContext, runner: &str, now: DateTime<Utc>) {
     }
 }
 
-/// Starts the scheduler: a catch-up now, then a tick at every minute.
+/// How often a replica looks for due work: a period whose runner died is
+/// retaken within this (and the lease) of its lease running out.
+pub const TICK: &str = "0/15 * * * * *";
+
+/// Starts the scheduler: a catch-up now, then one every [`TICK`].
 pub async fn start(ctx: JobContext) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new().await.context("creating scheduler")?;
     let runner = Arc::new(format!("{}-{}", std::process::id(), uuid::Uuid::now_v7()));
@@ -260,7 +264,7 @@ pub async fn start(ctx: JobContext) -> anyhow::Result<JobScheduler> {
         tokio::spawn(async move { catch_up(&ctx, &runner, Utc::now()).await });
     }
     let tz = ctx.policy.tz;
-    let job = Job::new_async_tz("0 * * * * *", tz, move |_id, _lock| {
+    let job = Job::new_async_tz(TICK, tz, move |_id, _lock| {
         let (ctx, runner) = (ctx.clone(), runner.clone());
         Box::pin(async move { catch_up(&ctx, &runner, Utc::now()).await })
     })

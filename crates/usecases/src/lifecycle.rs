@@ -259,6 +259,8 @@ pub async fn run(
     let event_id = event.id;
     tx.insert_children(&format!("hazard.{action}"), vec![event])
         .await?;
+    let requester = pending.map(|x| x.requested_by);
+    crate::notices::on_command(tx, (&h, &hazard), event_id, &input, requester).await?;
     let made = match input {
         Input::Rectify { id, photo_ids, .. } => {
             let r = rectification::Model {

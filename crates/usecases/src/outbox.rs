@@ -1,9 +1,11 @@
-//! Delivering the outbox: e-mail through SMTP. A message is written to the
-//! outbox by the use case that has something to say (the weekly report),
-//! then sent here: on failure it is tried again later (a minute, doubling,
-//! at most an hour apart) and never dropped. Its outbox id is its
-//! Message-ID, so the one duplicate a crash between the server's acceptance
-//! and our record of it can cause carries the same id.
+//! Delivering the outbox: e-mail through SMTP and signed webhook calls (for
+//! SMS or WeChat gateways). A message is written to the outbox by the use
+//! case that has something to say (the weekly report; a notification, handed
+//! on by [`crate::notices::dispatch`]), then sent here: on failure it is
+//! tried again later (a minute, doubling, at most an hour apart) and never
+//! dropped. Its outbox id travels with it (the mail's Message-ID, the
+//! webhook's `X-Anjian-Delivery`), so the one duplicate a crash between the
+//! receiver's acceptance and our record of it can cause carries the same id.
 
 use std::time::Duration as StdDuration;
 
@@ -97,6 +99,107 @@ impl Mailer {
     }
 }
 
+/// A webhook receiver: each notice is POSTed to `url` as JSON, signed with
+/// HMAC-SHA256 under `secret` over `"{timestamp}.{body}"` (see
+/// [`signature`]), so that the receiver can tell it comes from us and refuse
+/// a replay of an old call.
+#[derive(Clone)]
+pub struct Webhook {
+    url: String,
+    secret: Vec<u8>,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook").field("url", &self.url).finish()
+    }
+}
+
+/// The header naming the delivery (the outbox id: the same on every attempt).
+pub const DELIVERY_HEADER: &str = "X-Anjian-Delivery";
+/// The header with the call's time (Unix seconds).
+pub const TIMESTAMP_HEADER: &str = "X-Anjian-Timestamp";
+/// The header with the signature, `sha256=<hex>`.
+pub const SIGNATURE_HEADER: &str = "X-Anjian-Signature";
+
+/// The signature of a webhook call: `sha256=` and the hex HMAC-SHA256 under
+/// `secret` of the timestamp, a dot and the body's bytes.
+pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Webhook {
+    /// A receiver at `url` (plain `http://`: a gateway on the office's
+    /// network, or a local proxy in front of a remote one), signing with
+    /// `secret` (at least 16 bytes).
+    pub fn new(url: &str, secret: &str) -> anyhow::Result<Webhook> {
+        if !url.starts_with("http://") {
+            anyhow::bail!("the webhook URL must be an http:// URL");
+        }
+        if secret.len() < 16 {
+            anyhow::bail!("the webhook secret must have at least 16 characters");
+        }
+        Ok(Webhook {
+            url: url.to_owned(),
+            secret: secret.as_bytes().to_vec(),
+            client: reqwest::Client::builder()
+                .timeout(StdDuration::from_secs(30))
+                .build()?,
+        })
+    }
+
+    async fn call(&self, m: &row::Model, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(&m.payload)?;
+        let ts = now.timestamp();
+        let r = self
+            .client
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .header(DELIVERY_HEADER, m.id.to_string())
+            .header(TIMESTAMP_HEADER, ts.to_string())
+            .header(SIGNATURE_HEADER, signature(&self.secret, ts, &body))
+            .body(body)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            anyhow::bail!("the webhook answered {}", r.status());
+        }
+        Ok(())
+    }
+}
+
+/// Where messages go: the SMTP relay and the webhook, each where
+/// configured, and the server's public address (for links in messages).
+#[derive(Debug, Clone, Default)]
+pub struct Outlets {
+    pub mail: Option<Mailer>,
+    pub webhook: Option<Webhook>,
+    pub public_url: String,
+}
+
+impl Outlets {
+    /// Whether anything is configured to send through.
+    pub fn any(&self) -> bool {
+        self.mail.is_some() || self.webhook.is_some()
+    }
+}
+
+/// `s` with the characters HTML gives meaning to escaped.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// How long a failed message waits: a minute, doubling, at most an hour.
 pub fn retry_delay(attempts: i64) -> Duration {
     let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 6)).unwrap_or(6);
@@ -116,28 +219,44 @@ pub struct Delivered {
     pub failed: u64,
 }
 
-/// Sends every e-mail due at `now`, one at a time.
+/// Hands new notifications on to the outbox, then sends every message due
+/// at `now` through the outlets configured, one at a time.
 #[tracing::instrument(name = "outbox.deliver", skip_all, fields(sender = holder))]
 pub async fn deliver_due(
     db: &Db,
-    (mailer, store): (&Mailer, Option<&ObjectStore>),
+    (outlets, store): (&Outlets, Option<&ObjectStore>),
     holder: &str,
     now: DateTime<Utc>,
 ) -> Result<Delivered> {
+    crate::notices::dispatch(db, outlets, now).await?;
     let mut d = Delivered::default();
-    while let Some(m) = repo::take(db, repo::EMAIL, holder, (now, Duration::seconds(HOLD))).await? {
-        match send(&m, mailer, store).await {
-            Ok(()) => {
-                repo::sent(db, m.id, now).await?;
-                tracing::info!(key = m.dedupe_key, id = %m.id, "mail sent");
-                d.sent += 1;
-            }
-            Err(e) => {
-                let retry_at = now + retry_delay(m.attempts + 1);
-                tracing::warn!(key = m.dedupe_key, id = %m.id, attempt = m.attempts + 1,
-                    error = %e, %retry_at, "mail not sent; tried again later");
-                repo::failed(db, m.id, retry_at, &format!("{e:#}")).await?;
-                d.failed += 1;
+    for channel in [repo::EMAIL, repo::WEBHOOK] {
+        let configured = match channel {
+            repo::EMAIL => outlets.mail.is_some(),
+            _ => outlets.webhook.is_some(),
+        };
+        if !configured {
+            continue;
+        }
+        while let Some(m) = repo::take(db, channel, holder, (now, Duration::seconds(HOLD))).await? {
+            let sent = match (&outlets.mail, &outlets.webhook) {
+                (Some(mailer), _) if channel == repo::EMAIL => send(&m, mailer, store).await,
+                (_, Some(hook)) => hook.call(&m, now).await,
+                _ => Err(anyhow::anyhow!("no outlet for {channel}")),
+            };
+            match sent {
+                Ok(()) => {
+                    repo::sent(db, m.id, now).await?;
+                    tracing::info!(channel, key = m.dedupe_key, id = %m.id, "message sent");
+                    d.sent += 1;
+                }
+                Err(e) => {
+                    let retry_at = now + retry_delay(m.attempts + 1);
+                    tracing::warn!(channel, key = m.dedupe_key, id = %m.id, attempt = m.attempts + 1,
+                        error = %e, %retry_at, "message not sent; tried again later");
+                    repo::failed(db, m.id, retry_at, &format!("{e:#}")).await?;
+                    d.failed += 1;
+                }
             }
         }
     }
@@ -178,13 +297,14 @@ async fn send(m: &row::Model, mailer: &Mailer, store: Option<&ObjectStore>) -> a
 /// aborted.
 pub fn spawn_sender(
     db: Db,
-    (mailer, store): (Mailer, Option<ObjectStore>),
+    (outlets, store): (Outlets, Option<ObjectStore>),
     every: StdDuration,
 ) -> tokio::task::JoinHandle<()> {
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     tokio::spawn(async move {
         loop {
-            if let Err(e) = deliver_due(&db, (&mailer, store.as_ref()), &holder, Utc::now()).await {
+            if let Err(e) = deliver_due(&db, (&outlets, store.as_ref()), &holder, Utc::now()).await
+            {
                 tracing::warn!(error = %e, "outbox unreachable");
             }
             tokio::time::sleep(every).await;

@@ -154,6 +154,8 @@ pub async fn make(
         generated_at: now,
         provisional,
     };
+    let whole = serde_json::to_value(&report).map_err(Error::internal)?;
+    let headline = headline(&whole);
     repo::save(
         db,
         stored::Model {
@@ -161,9 +163,10 @@ pub async fn make(
             kind: WEEKLY.into(),
             period: week.to_string(),
             generated_at: now,
-            figures: serde_json::to_value(&report).map_err(Error::internal)?,
+            figures: whole,
             xlsx_key,
             csv_key,
+            headline: Some(headline),
         },
     )
     .await?;
@@ -216,10 +219,39 @@ pub async fn get(db: &Db, by: &User, week: IsoWeek) -> Result<serde_json::Value>
         .ok_or(Error::NotFound)
 }
 
-/// Stored weekly reports, newest week first: (week, generated_at).
-pub async fn list(db: &Db, by: &User, page: &PageRequest) -> Result<Page<(String, DateTime<Utc>)>> {
+/// The figures a list of reports shows, from a report's whole figures.
+const HEADLINE: &[&str] = &[
+    "period_start",
+    "period_end",
+    "provisional",
+    "hazards_found_week",
+    "hazards_closed_week",
+    "hazards_open",
+    "hazards_overdue",
+    "problem_enterprises_ytd",
+    "problem_enterprises_rectified_ytd",
+    "enterprise_completion_rate",
+    "hazard_completion_rate",
+];
+
+fn headline(whole: &serde_json::Value) -> serde_json::Value {
+    HEADLINE
+        .iter()
+        .filter_map(|k| whole.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Stored weekly reports, newest week first: week, generated_at and the
+/// headline figures (period, found and closed this week, open, overdue,
+/// problem enterprises and how many rectified, the completion rates).
+pub async fn list(db: &Db, by: &User, page: &PageRequest) -> Result<Page<repo::Listed>> {
     require(by, Capability::ReadReports)?;
-    repo::list(db, WEEKLY, page).await
+    let mut p = repo::list(db, WEEKLY, page).await?;
+    for r in &mut p.items {
+        r.2 = r.2.as_ref().map(headline);
+    }
+    Ok(p)
 }
 
 /// The e-mail of a week's report: a summary in Chinese (the headline
@@ -246,7 +278,7 @@ pub fn email(r: &WeeklyReport, to: &[String], with_xlsx: bool) -> crate::outbox:
     let mut text = format!("{title}\n\n");
     let mut html = format!(
         "<html><body style=\"font-family:sans-serif\"><h2>{}</h2>{}<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">",
-        escape(&title),
+        crate::outbox::escape(&title),
         if r.provisional {
             "<p><b>临时数据：截止时间（下周一 08:00）前生成。</b></p>"
         } else {
@@ -275,7 +307,7 @@ pub fn email(r: &WeeklyReport, to: &[String], with_xlsx: bool) -> crate::outbox:
         ));
         html.push_str(&format!(
             "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
-            escape(&g.name),
+            crate::outbox::escape(&g.name),
             v.hazards_found_week,
             v.hazards_closed_week,
             v.hazards_overdue,
@@ -319,11 +351,4 @@ pub async fn mail(
 ) -> Result<bool> {
     let key = format!("report.weekly:{}", r.figures.week);
     crate::outbox::queue_email(db, &key, &email(r, to, with_xlsx), now).await
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

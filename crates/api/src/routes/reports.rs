@@ -42,7 +42,7 @@ pub async fn list(
 ) -> ApiResult<Json<Page<WeeklyReportItem>>> {
     let page = page_request(&state, q.limit, q.cursor.as_deref())?;
     let rows = reports::list(&state.db, &auth.user, &page).await?;
-    Ok(Json(page_out(&state, rows, |(week, generated_at)| {
+    Ok(Json(page_out(&state, rows, |(week, generated_at, _)| {
         WeeklyReportItem { week, generated_at }
     })))
 }

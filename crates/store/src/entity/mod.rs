@@ -322,6 +322,8 @@ pub mod notification {
         pub dedupe_key: Option<String>,
         pub created_at: DateTimeUtc,
         pub read_at: Option<DateTimeUtc>,
+        /// When it was handed to the outbox (e-mail, webhook).
+        pub dispatched_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }
@@ -341,6 +343,8 @@ pub mod report {
         pub figures: Json,
         pub xlsx_key: Option<String>,
         pub csv_key: Option<String>,
+        /// The figures the archive shows (none on rows made before it was kept).
+        pub headline: Option<Json>,
     }
     no_relations!();
 }

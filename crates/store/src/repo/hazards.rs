@@ -382,7 +382,6 @@ pub async fn facts(
     since: DateTime<Utc>,
     policy: &DeadlinePolicy,
 ) -> Result<Vec<anjian_domain::figures::HazardFacts>> {
-    use crate::entity::rectification;
     use std::collections::HashMap;
     let day = |at: DateTime<Utc>| policy.office_date(at);
     let rows = hazard::Entity::find()
@@ -413,22 +412,13 @@ pub async fn facts(
         .filter(|h| *h.status == HazardStatus::Closed)
         .map(|h| h.id)
         .collect();
-    let mut submitted: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
-    for chunk in closed.chunks(500) {
-        let subs: Vec<(Uuid, DateTime<Utc>)> = rectification::Entity::find()
-            .select_only()
-            .column(rectification::Column::HazardId)
-            .column(rectification::Column::SubmittedAt)
-            .filter(rectification::Column::HazardId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db.conn())
-            .await
-            .map_err(Error::internal)?;
-        for (h, at) in subs {
-            let e = submitted.entry(h).or_insert(at);
-            *e = (*e).max(at);
-        }
-    }
+    // The last submission of each.
+    let submitted: HashMap<Uuid, DateTime<Utc>> =
+        crate::repo::rectifications::submitted_at(db, &closed)
+            .await?
+            .into_iter()
+            .filter_map(|(h, at)| at.last().map(|t| (h, *t)))
+            .collect();
     Ok(rows
         .into_iter()
         .filter_map(|h| {

@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::entity::outbox;
-use crate::{Actor, Db, Error, Result};
+use crate::{Actor, Db, Error, Result, WriteTx};
 
 /// A message waiting (or being tried).
 pub const PENDING: &str = "pending";
@@ -27,29 +27,43 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let tx = db.write(Actor::system()).await?;
-    let n = outbox::Entity::insert(outbox::ActiveModel {
-        id: sea_orm::Set(Uuid::now_v7()),
-        channel: sea_orm::Set(channel.to_owned()),
-        dedupe_key: sea_orm::Set(dedupe_key.to_owned()),
-        payload: sea_orm::Set(payload),
-        status: sea_orm::Set(PENDING.into()),
-        attempts: sea_orm::Set(0),
-        next_attempt_at: sea_orm::Set(now),
-        last_error: sea_orm::Set(None),
-        holder: sea_orm::Set(None),
-        created_at: sea_orm::Set(now),
-        sent_at: sea_orm::Set(None),
-    })
-    .on_conflict(
-        OnConflict::column(outbox::Column::DedupeKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(tx.txn())
-    .await
-    .map_err(db_err)?;
+    let n = enqueue_in(&tx, vec![(channel, dedupe_key.to_owned(), payload)], now).await?;
     tx.commit().await?;
     Ok(n > 0)
+}
+
+/// Queues messages (channel, dedupe key, payload) inside `tx`, each unless
+/// one with its key exists; how many were.
+pub async fn enqueue_in(
+    tx: &WriteTx,
+    messages: Vec<(&str, String, Value)>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let mut n = 0;
+    for (channel, dedupe_key, payload) in messages {
+        n += outbox::Entity::insert(outbox::ActiveModel {
+            id: sea_orm::Set(Uuid::now_v7()),
+            channel: sea_orm::Set(channel.to_owned()),
+            dedupe_key: sea_orm::Set(dedupe_key),
+            payload: sea_orm::Set(payload),
+            status: sea_orm::Set(PENDING.into()),
+            attempts: sea_orm::Set(0),
+            next_attempt_at: sea_orm::Set(now),
+            last_error: sea_orm::Set(None),
+            holder: sea_orm::Set(None),
+            created_at: sea_orm::Set(now),
+            sent_at: sea_orm::Set(None),
+        })
+        .on_conflict(
+            OnConflict::column(outbox::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(tx.txn())
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(n)
 }
 
 /// Takes the pending message of `channel` due first, holding it for `hold`
@@ -125,41 +139,35 @@ pub async fn failed(db: &Db, id: Uuid, retry_at: DateTime<Utc>, error: &str) -> 
 }
 
 /// What waits, per channel: (channel, messages, failed attempts so far,
-/// the oldest one's creation).
+/// the oldest one's creation), in one grouped query.
 pub async fn backlog(db: &Db) -> Result<Vec<(String, u64, u64, Option<DateTime<Utc>>)>> {
-    let mut out = Vec::new();
-    for channel in [crate::repo::outbox::EMAIL, crate::repo::outbox::WEBHOOK] {
-        let q = outbox::Entity::find()
-            .filter(outbox::Column::Channel.eq(channel))
-            .filter(outbox::Column::Status.eq(PENDING));
-        let count = q.clone().count(db.conn()).await.map_err(db_err)?;
-        // Summed here: SUM's type differs between the databases.
-        let attempts: i64 = q
-            .clone()
-            .select_only()
-            .column(outbox::Column::Attempts)
-            .into_tuple::<i64>()
-            .all(db.conn())
-            .await
-            .map_err(db_err)?
-            .into_iter()
-            .sum();
-        let oldest: Option<DateTime<Utc>> = q
-            .select_only()
-            .column(outbox::Column::CreatedAt)
-            .order_by_asc(outbox::Column::CreatedAt)
-            .into_tuple()
-            .one(db.conn())
-            .await
-            .map_err(db_err)?;
-        out.push((
-            channel.to_owned(),
-            count,
-            u64::try_from(attempts).unwrap_or(0),
-            oldest,
-        ));
-    }
-    Ok(out)
+    // SUM's type differs between the databases: cast to one.
+    type Row = (String, i64, Option<i64>, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::Channel)
+        .column_as(outbox::Column::Id.count(), "n")
+        .column_as(Expr::cust("CAST(SUM(attempts) AS BIGINT)"), "attempts")
+        .column_as(outbox::Column::CreatedAt.min(), "oldest")
+        .filter(outbox::Column::Status.eq(PENDING))
+        .group_by(outbox::Column::Channel)
+        .into_tuple()
+        .all(db.conn())
+        .await
+        .map_err(db_err)?;
+    Ok([EMAIL, WEBHOOK]
+        .into_iter()
+        .map(|channel| {
+            let r = rows.iter().find(|r| r.0 == channel);
+            (
+                channel.to_owned(),
+                r.map_or(0, |r| u64::try_from(r.1).unwrap_or(0)),
+                r.and_then(|r| r.2)
+                    .map_or(0, |a| u64::try_from(a).unwrap_or(0)),
+                r.and_then(|r| r.3),
+            )
+        })
+        .collect())
 }
 
 /// The e-mail channel.

@@ -124,3 +124,28 @@ pub async fn extensions(
         .filter_map(|r| hazards.get(&r.hazard_id).cloned().map(|h| (r, h)))
         .collect())
 }
+
+/// When each of `hazard_ids` had its rectifications submitted, oldest
+/// first (read in chunks that keep the statement small).
+pub async fn submitted_at(
+    db: &Db,
+    hazard_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<chrono::DateTime<chrono::Utc>>>> {
+    let mut out: std::collections::HashMap<Uuid, Vec<_>> = std::collections::HashMap::new();
+    for chunk in hazard_ids.chunks(500) {
+        let subs: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = rectification::Entity::find()
+            .select_only()
+            .column(rectification::Column::HazardId)
+            .column(rectification::Column::SubmittedAt)
+            .filter(rectification::Column::HazardId.is_in(chunk.to_vec()))
+            .order_by_asc(rectification::Column::SubmittedAt)
+            .into_tuple()
+            .all(db.conn())
+            .await
+            .map_err(Error::internal)?;
+        for (h, at) in subs {
+            out.entry(h).or_default().push(at);
+        }
+    }
+    Ok(out)
+}

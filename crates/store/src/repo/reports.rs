@@ -18,8 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::entity::{
-    audit_log, campaign, enterprise, hazard, hazard_event, inspection, rectification, report,
-    village,
+    audit_log, campaign, enterprise, hazard, hazard_event, inspection, report, village,
 };
 use crate::repo::{Page, PageRequest};
 use crate::{Db, Error, Result};
@@ -251,7 +250,6 @@ async fn hazards_at(
     let ids: Vec<Uuid> = rows.iter().map(|h| h.id).collect();
     // History, oldest first.
     let mut history: HashMap<Uuid, Vec<Event>> = HashMap::new();
-    let mut submitted: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         type Ev = (Uuid, DateTime<Utc>, Option<String>, Option<Value>);
         let evs: Vec<Ev> = hazard_event::Entity::find()
@@ -270,19 +268,8 @@ async fn hazards_at(
         for (h, t, to, changes) in evs {
             history.entry(h).or_default().push((t, to, changes));
         }
-        let subs: Vec<(Uuid, DateTime<Utc>)> = rectification::Entity::find()
-            .select_only()
-            .column(rectification::Column::HazardId)
-            .column(rectification::Column::SubmittedAt)
-            .filter(rectification::Column::HazardId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db.conn())
-            .await
-            .map_err(db_err)?;
-        for (h, t) in subs {
-            submitted.entry(h).or_default().push(t);
-        }
     }
+    let submitted = crate::repo::rectifications::submitted_at(db, &ids).await?;
     let inspection_ids: Vec<Uuid> = {
         let mut v: Vec<Uuid> = rows.iter().filter_map(|h| h.inspection_id).collect();
         v.sort_unstable();
@@ -392,6 +379,7 @@ pub async fn save(db: &Db, r: report::Model) -> Result<()> {
                     report::Column::Figures,
                     report::Column::XlsxKey,
                     report::Column::CsvKey,
+                    report::Column::Headline,
                 ])
                 .to_owned(),
         )
@@ -412,26 +400,27 @@ pub async fn get(db: &Db, kind: &str, period: &str) -> Result<Option<report::Mod
         .map_err(db_err)
 }
 
-/// Stored reports of `kind`, newest period first: (period, generated_at).
-pub async fn list(
-    db: &Db,
-    kind: &str,
-    page: &PageRequest,
-) -> Result<Page<(String, DateTime<Utc>)>> {
+/// A stored report as listed: its period, when it was made, and its
+/// headline figures (read from the whole figures for rows made before
+/// headlines were kept).
+pub type Listed = (String, DateTime<Utc>, Option<Value>);
+
+/// Stored reports of `kind`, newest period first.
+pub async fn list(db: &Db, kind: &str, page: &PageRequest) -> Result<Page<Listed>> {
     let mut q = report::Entity::find()
         .select_only()
         .column(report::Column::Period)
         .column(report::Column::GeneratedAt)
+        .column(report::Column::Headline)
         .filter(report::Column::Kind.eq(kind))
         .order_by_desc(report::Column::Period)
         .limit(page.limit + 1);
     if let Some(after) = &page.after {
         q = q.filter(report::Column::Period.lt(after.as_str()));
     }
-    let rows = q.into_tuple().all(db.conn()).await.map_err(db_err)?;
-    Ok(Page::from_rows(
-        rows,
-        page.limit,
-        |r: &(String, DateTime<Utc>)| r.0.clone(),
-    ))
+    let mut rows: Vec<Listed> = q.into_tuple().all(db.conn()).await.map_err(db_err)?;
+    for r in rows.iter_mut().filter(|r| r.2.is_none()) {
+        r.2 = get(db, kind, &r.0).await?.map(|m| m.figures);
+    }
+    Ok(Page::from_rows(rows, page.limit, |r: &Listed| r.0.clone()))
 }
