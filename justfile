@@ -35,6 +35,10 @@ clean-test-dbs:
 fuzz backend="sqlite" examples="40" *roles="":
     bash tests/fuzz/fuzz.sh {{backend}} {{examples}} {{roles}}
 
-# Benchmarks (`just bench sync`), on PostgreSQL; they print a table.
+# Benchmarks (`just bench sync`), on PostgreSQL (`report` on SQLite first,
+# then on PostgreSQL); they print a table.
 bench what:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "{{what}}" = report ]; then cargo bench -p anjian-tests --bench report; fi
     ANJIAN_TEST_DATABASE_URL={{pg}} cargo bench -p anjian-tests --bench {{what}}

@@ -541,7 +541,11 @@ impl Generator {
 
         // The demo accounts' enterprises get a follow-up visit each quarter,
         // so that their portal has a history.
-        for (&e, _) in self.w.account_of.clone().iter() {
+        // In enterprise order: a HashMap's order changes from run to run,
+        // and each visit draws from the generator.
+        let mut with_accounts: Vec<usize> = self.w.account_of.keys().copied().collect();
+        with_accounts.sort_unstable();
+        for e in with_accounts {
             for q in 0..3u64 {
                 let day =
                     Self::workday(start + Days::new(60 + q * 90 + self.rng.between(0, 20) as u64));

@@ -217,6 +217,18 @@ fn groups(
     Ok(r)
 }
 
+/// A list's header row (row 3) with its columns' widths; the rows below
+/// it stay in view when scrolling.
+fn table_head(ws: &mut Worksheet, f: &Formats, columns: &[(&str, f64)]) -> Result<(), XlsxError> {
+    for (i, (head, width)) in columns.iter().enumerate() {
+        let col = u16::try_from(i).unwrap_or(u16::MAX);
+        ws.write_string_with_format(2, col, *head, &f.head)?;
+        ws.set_column_width(col, *width)?;
+    }
+    ws.set_freeze_panes(3, 0)?;
+    Ok(())
+}
+
 fn excel_date(d: chrono::NaiveDate) -> Result<ExcelDateTime, XlsxError> {
     use chrono::Datelike;
     ExcelDateTime::from_ymd(
@@ -311,12 +323,18 @@ pub fn xlsx(w: &Weekly, facts: &Facts) -> Result<Vec<u8>, XlsxError> {
         format!("{}：逾期未整改隐患（挂牌督办候选）", title(w)),
         &f.title,
     )?;
-    let heads = ["企业名称", "所属村", "隐患", "等级", "整改期限", "逾期天数"];
-    let widths = [34.0, 14.0, 36.0, 10.0, 12.0, 10.0];
-    for (i, (h, wd)) in heads.iter().zip(widths).enumerate() {
-        overdue.write_string_with_format(2, i as u16, *h, &f.head)?;
-        overdue.set_column_width(i as u16, wd)?;
-    }
+    table_head(
+        &mut overdue,
+        &f,
+        &[
+            ("企业名称", 34.0),
+            ("所属村", 14.0),
+            ("隐患", 36.0),
+            ("等级", 10.0),
+            ("整改期限", 12.0),
+            ("逾期天数", 10.0),
+        ],
+    )?;
     for (i, o) in w.overdue.iter().enumerate() {
         let r = 3 + i as u32;
         overdue.write_string_with_format(r, 0, &o.enterprise_name, &f.text)?;
@@ -326,27 +344,25 @@ pub fn xlsx(w: &Weekly, facts: &Facts) -> Result<Vec<u8>, XlsxError> {
         overdue.write_date_with_format(r, 4, excel_date(o.deadline)?, &f.date)?;
         overdue.write_number_with_format(r, 5, o.days_overdue as f64, &f.count)?;
     }
-    overdue.set_freeze_panes(3, 0)?;
     book.push_worksheet(overdue);
 
     let mut found = Worksheet::new();
     found.set_name("本周新增隐患")?;
     found.write_string_with_format(0, 0, format!("{}：本周新增隐患", title(w)), &f.title)?;
-    let heads = [
-        "企业名称",
-        "所属村",
-        "隐患",
-        "类别",
-        "等级",
-        "发现日期",
-        "整改期限",
-        "周末状态",
-    ];
-    let widths = [34.0, 14.0, 36.0, 12.0, 10.0, 12.0, 12.0, 10.0];
-    for (i, (h, wd)) in heads.iter().zip(widths).enumerate() {
-        found.write_string_with_format(2, i as u16, *h, &f.head)?;
-        found.set_column_width(i as u16, wd)?;
-    }
+    table_head(
+        &mut found,
+        &f,
+        &[
+            ("企业名称", 34.0),
+            ("所属村", 14.0),
+            ("隐患", 36.0),
+            ("类别", 12.0),
+            ("等级", 10.0),
+            ("发现日期", 12.0),
+            ("整改期限", 12.0),
+            ("周末状态", 10.0),
+        ],
+    )?;
     let names: std::collections::HashMap<_, _> =
         facts.enterprises.iter().map(|e| (e.id, e)).collect();
     let mut new: Vec<&HazardFact> = facts
@@ -370,7 +386,6 @@ pub fn xlsx(w: &Weekly, facts: &Facts) -> Result<Vec<u8>, XlsxError> {
         found.write_date_with_format(r, 6, excel_date(h.deadline)?, &f.date)?;
         found.write_string_with_format(r, 7, status_label(h.status), &f.text)?;
     }
-    found.set_freeze_panes(3, 0)?;
     book.push_worksheet(found);
 
     book.save_to_buffer()

@@ -3,35 +3,22 @@
 use anjian_usecases::notices;
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::{page_out, page_request};
+use super::{PageQuery, page_out};
 use crate::dto::{ErrorEnvelope, NotificationOut, Page};
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Auth, PathId};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u64>,
-    #[param(inline)]
-    pub cursor: Option<anjian_domain::Text<512>>,
-}
-
 /// The caller's notifications, newest first.
-#[utoipa::path(get, path = "/notifications", tag = "notifications", params(ListQuery),
+#[utoipa::path(get, path = "/notifications", tag = "notifications", params(PageQuery),
     responses((status = 200, body = Page<NotificationOut>), (status = 401, body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<NotificationOut>>> {
-    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let page = q.page(&state)?;
     let rows = notices::list(&state.db, &auth.user, &page).await?;
     Ok(Json(page_out(&state, rows, NotificationOut::from)))
 }

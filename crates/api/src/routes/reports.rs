@@ -7,25 +7,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::{page_out, page_request};
+use super::{PageQuery, page_out};
 use crate::dto::{ErrorEnvelope, Page, WeeklyReportItem, WeeklyReportOut};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Auth};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u64>,
-    #[param(inline)]
-    pub cursor: Option<anjian_domain::Text<512>>,
-}
 
 /// A week named in a path (`2026-W48`); anything else is not found.
 fn week(raw: &str) -> Result<IsoWeek, ApiError> {
@@ -33,14 +20,14 @@ fn week(raw: &str) -> Result<IsoWeek, ApiError> {
 }
 
 /// Stored weekly reports, newest week first (office, admin).
-#[utoipa::path(get, path = "/reports/weekly", tag = "reports", params(ListQuery),
+#[utoipa::path(get, path = "/reports/weekly", tag = "reports", params(PageQuery),
     responses((status = 200, body = Page<WeeklyReportItem>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<WeeklyReportItem>>> {
-    let page = page_request(&state, q.limit, q.cursor.as_deref())?;
+    let page = q.page(&state)?;
     let rows = reports::list(&state.db, &auth.user, &page).await?;
     Ok(Json(page_out(&state, rows, |(week, generated_at, _)| {
         WeeklyReportItem { week, generated_at }

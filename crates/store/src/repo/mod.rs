@@ -45,3 +45,35 @@ impl<T> Page<T> {
         }
     }
 }
+
+/// Inserts the rows whose `unique` column holds a value not yet in the
+/// table (the others are left as they are), inside `tx`; how many were.
+/// For rows that are not records of their own (notifications, outbox
+/// messages): no audit entry, no feed.
+pub(crate) async fn insert_new<A>(
+    tx: &crate::WriteTx,
+    rows: Vec<A>,
+    unique: <A::Entity as sea_orm::EntityTrait>::Column,
+) -> crate::Result<u64>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    use sea_orm::EntityTrait;
+    let mut n = 0;
+    let mut rows = rows.into_iter();
+    loop {
+        let chunk: Vec<A> = rows.by_ref().take(200).collect();
+        if chunk.is_empty() {
+            return Ok(n);
+        }
+        n += <A::Entity as EntityTrait>::insert_many(chunk)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(unique)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(tx.txn())
+            .await
+            .map_err(crate::Error::internal)?;
+    }
+}

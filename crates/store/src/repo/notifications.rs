@@ -2,7 +2,7 @@
 //! listed for their user, marked read.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -25,24 +25,11 @@ pub async fn add(db: &Db, rows: Vec<notification::Model>) -> Result<u64> {
 /// [`add`] inside the transaction of what the notifications announce (a
 /// verdict, an extension decision): they are written with it or not at all.
 pub async fn add_in(tx: &WriteTx, rows: Vec<notification::Model>) -> Result<u64> {
-    let mut n = 0;
-    for chunk in rows.chunks(200) {
-        n += notification::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(sea_orm::IntoActiveModel::into_active_model),
-        )
-        .on_conflict(
-            OnConflict::column(notification::Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(tx.txn())
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(n)
+    let rows = rows
+        .into_iter()
+        .map(sea_orm::IntoActiveModel::into_active_model)
+        .collect();
+    crate::repo::insert_new(tx, rows, notification::Column::DedupeKey).await
 }
 
 /// The enabled accounts of an enterprise.

@@ -2,7 +2,7 @@
 //! a short hold, marked sent, or put back for a later attempt.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
@@ -39,9 +39,9 @@ pub async fn enqueue_in(
     messages: Vec<(&str, String, Value)>,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    let mut n = 0;
-    for (channel, dedupe_key, payload) in messages {
-        n += outbox::Entity::insert(outbox::ActiveModel {
+    let rows = messages
+        .into_iter()
+        .map(|(channel, dedupe_key, payload)| outbox::ActiveModel {
             id: sea_orm::Set(Uuid::now_v7()),
             channel: sea_orm::Set(channel.to_owned()),
             dedupe_key: sea_orm::Set(dedupe_key),
@@ -54,16 +54,8 @@ pub async fn enqueue_in(
             created_at: sea_orm::Set(now),
             sent_at: sea_orm::Set(None),
         })
-        .on_conflict(
-            OnConflict::column(outbox::Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(tx.txn())
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(n)
+        .collect();
+    crate::repo::insert_new(tx, rows, outbox::Column::DedupeKey).await
 }
 
 /// Takes the pending message of `channel` due first, holding it for `hold`
