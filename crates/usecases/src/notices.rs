@@ -232,7 +232,8 @@ pub async fn dispatch(db: &Db, outlets: &Outlets, now: DateTime<Utc>) -> Result<
 /// What one notification becomes in the outbox.
 fn route(u: &repo::Undispatched, outlets: &Outlets, now: DateTime<Utc>) -> Vec<repo::Outgoing> {
     let n = &u.notice;
-    if now - n.created_at > chrono::Duration::hours(STALE_AFTER_HOURS) {
+    // A user disabled since is not written to; nor is a stale notice sent.
+    if u.user.disabled || now - n.created_at > chrono::Duration::hours(STALE_AFTER_HOURS) {
         return Vec::new();
     }
     let link = match (n.entity_type.as_deref(), n.entity_id) {
@@ -308,8 +309,9 @@ fn route(u: &repo::Undispatched, outlets: &Outlets, now: DateTime<Utc>) -> Vec<r
 
 /// The notices a lifecycle command gives, written in its transaction: a
 /// verdict on a rectification and a decision on an extension request go to
-/// the enterprise's accounts (and whoever submitted or asked); a submitted
-/// rectification goes to the inspector who found the hazard, who reviews it.
+/// the enterprise's enabled accounts (a decision also to whoever asked); a
+/// submitted rectification goes to the inspector who found the hazard, who
+/// reviews it. Nobody is told of their own act.
 pub(crate) async fn on_command(
     tx: &WriteTx,
     (before, after): (&hazard::Model, &hazard::Model),

@@ -156,6 +156,8 @@ impl Webhook {
         })
     }
 
+    /// Calls the receiver with `m` at `now` (the time of this attempt: the
+    /// receiver refuses a timestamp far from its clock).
     async fn call(&self, m: &row::Model, now: DateTime<Utc>) -> anyhow::Result<()> {
         let body = serde_json::to_vec(&m.payload)?;
         let ts = now.timestamp();
@@ -228,6 +230,8 @@ pub async fn deliver_due(
     holder: &str,
     now: DateTime<Utc>,
 ) -> Result<Delivered> {
+    let started = std::time::Instant::now();
+    let at = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
     crate::notices::dispatch(db, outlets, now).await?;
     let mut d = Delivered::default();
     for channel in [repo::EMAIL, repo::WEBHOOK] {
@@ -241,7 +245,9 @@ pub async fn deliver_due(
         while let Some(m) = repo::take(db, channel, holder, (now, Duration::seconds(HOLD))).await? {
             let sent = match (&outlets.mail, &outlets.webhook) {
                 (Some(mailer), _) if channel == repo::EMAIL => send(&m, mailer, store).await,
-                (_, Some(hook)) => hook.call(&m, now).await,
+                // Stamped when it goes, not when the pass began: a pass
+                // that waits on slow receivers must not send stale stamps.
+                (_, Some(hook)) => hook.call(&m, at()).await,
                 _ => Err(anyhow::anyhow!("no outlet for {channel}")),
             };
             match sent {
